@@ -1,0 +1,3 @@
+"""Importing this package registers every op (one module per family)."""
+from . import elementwise, linalg, movement, reduce, source  # noqa: F401
+from .registry import OpDef, OpError, ReduceSpec, all_ops, get_op, register  # noqa: F401
