@@ -230,7 +230,9 @@ class Program:
 def format_expr(e: Expr) -> str:
     if isinstance(e, Const):
         if e.dtype.is_floating:
-            return repr(float(e.value)) + ("f" if e.dtype.bits == 32 else "")
+            v = float(e.value)
+            text = repr(v) if v == v and abs(v) != float("inf") else {"inf": "INFINITY", "-inf": "-INFINITY"}.get(repr(v), "NAN")
+            return text + ("f" if e.dtype.bits == 32 and text[-1].isdigit() else "")
         return str(e.value).lower() if e.dtype.is_bool else str(e.value)
     if isinstance(e, Var):
         return e.name

@@ -1,0 +1,119 @@
+"""compile_graph: IR graph -> passes -> fusion -> loop IR -> LLVM -> runtime Executable.
+
+Every stage is kept (rendered to text only when asked) for the dump tool:
+traced, after=<pass> for each pass, optimized, fused, kernels, llvm, llvm_opt, asm.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Optional
+
+from .fusion import fuse
+from .ir import Graph
+from .loopir import format_program
+from .lowering import lower
+from .passes.pipeline import PIPELINE, run_passes
+from .printer import format_graph
+
+STAGES = ("traced", "optimized", "fused", "kernels", "llvm", "llvm_opt", "asm")
+
+
+class CompiledGraph:
+    """A compiled program: call it on numpy arrays; inspect `.stage(name)`."""
+
+    def __init__(self, name: str, traced: Graph, pass_snapshots: dict, fused: Graph, program, codegen,
+                 executable, timings: dict):
+        self.name = name
+        self._traced = traced
+        self._snapshots = pass_snapshots
+        self._fused = fused
+        self.program = program
+        self.codegen = codegen
+        self.executable = executable
+        self.timings = timings
+        self._call = executable.__call__
+
+    def __call__(self, *arrays):
+        return self._call(*arrays)
+
+    @property
+    def num_kernels(self) -> int:
+        return len(self.program.kernels)
+
+    @property
+    def graph(self) -> Graph:
+        """The optimized, fused IR graph (node attr `group` = kernel id)."""
+        return self._fused
+
+    def stage(self, name: str) -> str:
+        if name == "traced":
+            return format_graph(self._traced, self.name)
+        if name.startswith("after="):
+            pass_name = name[len("after="):]
+            if pass_name not in self._snapshots:
+                raise KeyError(f"no pass named '{pass_name}'; passes: {', '.join(self._snapshots)}")
+            return format_graph(self._snapshots[pass_name], self.name)
+        if name == "optimized":
+            last = list(self._snapshots.values())[-1] if self._snapshots else self._traced
+            return format_graph(last, self.name)
+        if name == "fused":
+            return format_graph(self._fused, self.name)
+        if name == "kernels":
+            return format_program(self.program)
+        if name == "llvm":
+            return self.codegen.llvm_ir
+        if name == "llvm_opt":
+            return self.codegen.optimized_ir
+        if name == "asm":
+            return self.codegen.asm
+        raise KeyError(f"unknown stage '{name}'; stages: {', '.join(self.stage_names())}")
+
+    def stage_names(self) -> list:
+        return ["traced"] + [f"after={p}" for p in self._snapshots] + list(STAGES[1:])
+
+    @property
+    def stages(self) -> dict:
+        return {s: self.stage(s) for s in self.stage_names()}
+
+
+def compile_graph(g: Graph, *, name: str = "main", donate: Optional[dict] = None, strict: bool = False,
+                  verify_each: Optional[bool] = None) -> CompiledGraph:
+    """Compile an IR graph whose `inputs`/`outputs` graph attrs define the call signature.
+
+    `donate` maps output index -> input index: that output is written into the input's
+    buffer (variable updates in place)."""
+    from .codegen.llvm import generate
+    from fuseflow.runtime import Executable
+
+    timings = {}
+    t0 = time.perf_counter()
+    snapshots: dict = {}
+    optimized = run_passes(g, PIPELINE, verify_each=verify_each,
+                           snapshot=lambda pass_name, graph: snapshots.__setitem__(pass_name, graph.copy_graph()))
+    t1 = time.perf_counter()
+    fused = fuse(optimized)
+    program = lower(fused, name=_symbol_name(name), donate=donate)
+    t2 = time.perf_counter()
+    result = generate(program, strict=strict)
+    t3 = time.perf_counter()
+    executable = Executable(result.object, result.signature)
+    t4 = time.perf_counter()
+    timings.update(passes=t1 - t0, fuse_lower=t2 - t1, codegen=t3 - t2, load=t4 - t3)
+    compiled = CompiledGraph(name, g, snapshots, fused, program, result, executable, timings)
+    _maybe_dump(compiled)
+    return compiled
+
+
+def _symbol_name(name: str) -> str:
+    ident = "".join(c if c.isalnum() else "_" for c in name)
+    return ident or "main"
+
+
+def _maybe_dump(compiled: CompiledGraph) -> None:
+    """FUSEFLOW_DUMP=dir writes every stage of every compiled program."""
+    target = os.environ.get("FUSEFLOW_DUMP")
+    if not target:
+        return
+    from .dump import write_stages
+    write_stages(compiled, target)

@@ -1,0 +1,483 @@
+"""Lower a fused graph to a loop-IR Program: one Kernel per fusion group.
+
+Values that cross kernels live in buffers (inputs, outputs, temps, constants); everything
+inside a kernel is a scalar expression evaluated at an index. Elementwise ops read their
+operands at the broadcast index (stride-0 dims become index 0); injective ops map the index
+through their `index` hook; reductions loop over the reduced axes with an accumulator and
+then apply their epilogue; matmul becomes a MatmulTemplate with its epilogue expression.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Optional
+
+import numpy as np
+
+from . import dtypes as dt
+from .fusion import Group, kernel_value_users_outside
+from .ir import Graph, Value
+from .loopir import (INDEX, Assign, Binary, Buffer, Cast, Const, Declare, ErrorIf, Expr, Kernel, Let, Load,
+                     Loop, MatmulTemplate, Program, Select, Store, Var, dim_expr)
+from .ops.registry import get_op
+from .shapes import SymDim, is_static, num_elements, shape_symbols
+
+INLINE_CONSTANT_ELEMENTS = 1
+
+
+class LoweringError(NotImplementedError):
+    """The graph uses a feature the code generator does not support (names the node)."""
+
+
+def _linear(index, shape) -> Expr:
+    flat: Optional[Expr] = None
+    for i, d in zip(index, shape):
+        flat = i if flat is None else flat * dim_expr(d) + i
+    return flat if flat is not None else Const(0, INDEX)
+
+
+def _unravel(flat: Expr, shape) -> list:
+    """Multi-index of a row-major flat index (the first dim needs no modulo)."""
+    strides, stride = [], None
+    for d in reversed(shape):
+        strides.append(stride)
+        stride = dim_expr(d) if stride is None else stride * dim_expr(d)
+    strides.reverse()
+    idx = []
+    for pos, (d, s) in enumerate(zip(shape, strides)):
+        q = flat if s is None else Binary("floordiv", flat, s)
+        idx.append(q if pos == 0 else Binary("mod", q, dim_expr(d)))
+    return idx
+
+
+class _IndexCtx:
+    """What an injective op's `index` hook sees."""
+
+    def __init__(self, kb: "KernelBuilder", node: int, output: int):
+        self._kb = kb
+        self._node = node
+        self.output = output
+        g = kb.g
+        self.operands = g.operands(node)
+        self.in_types = [g.value_type(v) for v in self.operands]
+        self.out_type = g.output_types(node)[output]
+        self.out_types = g.output_types(node)
+        self.attrs = g.attrs(node)
+
+    def input(self, slot: int, index) -> Expr:
+        return self._kb.value_at(self.operands[slot], list(index))
+
+    def input_linear(self, slot: int, flat: Expr) -> Expr:
+        v = self.operands[slot]
+        buf = self._kb.buffer_of(v)
+        if buf is not None and not self._kb.inlined(v):
+            return Load(buf, flat, self.in_types[slot].dtype)
+        return self.input(slot, _unravel(flat, self.in_types[slot].shape))
+
+    def check(self, cond: Expr, message: str) -> None:
+        self._kb.add_check(cond, message, self._node)
+
+
+class _KernelCtx:
+    """What an opaque op's `lower_kernel` hook sees."""
+
+    def __init__(self, kb: "KernelBuilder", node: int):
+        g = kb.g
+        ops = g.operands(node)
+        self.inputs = [kb.require_buffer(v) for v in ops]
+        self.outputs = [kb.buffer_of(Value(node, i)) for i in range(len(g.output_types(node)))]
+        self.in_types = [g.value_type(v) for v in ops]
+        self.out_types = list(g.output_types(node))
+        self.attrs = g.attrs(node)
+        self._kb = kb
+        self._node = node
+
+    def error_code(self, message: str) -> int:
+        return self._kb.error_code(message, self._node)
+
+    def fresh(self, prefix: str = "v") -> str:
+        return self._kb.fresh(prefix)
+
+
+class ProgramBuilder:
+    def __init__(self, g: Graph, name: str, donate: Optional[dict] = None):
+        self.g = g
+        self.name = name
+        self.donate = dict(donate or {})
+        self.buffers: dict = {}
+        self.value_buffer: dict = {}     # Value -> buffer name
+        self.constants: dict = {}
+        self.kernels: list = []
+        self.errors: dict = {}
+        self.counter = itertools.count()
+        self.inputs: list = []
+        self.outputs: list = []
+        self.aliases: dict = {}
+
+    def fresh(self, prefix: str) -> str:
+        return f"{prefix}{next(self.counter)}"
+
+    def error_code(self, message: str, node: int) -> int:
+        text = f"{self.g.describe(node)}: {message}"
+        for code, msg in self.errors.items():
+            if msg == text:
+                return code
+        code = len(self.errors) + 1
+        self.errors[code] = text
+        return code
+
+    def add_buffer(self, name: str, t, role: str) -> str:
+        self.buffers[name] = Buffer(name, t.dtype, tuple(t.shape), role)
+        return name
+
+    # -----------------------------------------------------------------------------------
+    def build(self) -> Program:
+        g = self.g
+        groups: dict = g.graph.get("groups", {})
+        for i, n in enumerate(g.graph["inputs"]):
+            t = g.output_types(n)[0]
+            self.inputs.append(self.add_buffer(f"in{i}", t, "input"))
+            self.value_buffer[Value(n, 0)] = f"in{i}"
+        # Graph outputs: a value that is an output gets the output buffer itself when it is a
+        # kernel result stored once; inputs/constants/duplicates are copied.
+        copies = []
+        for j, v in enumerate(g.graph["outputs"]):
+            name = self.add_buffer(f"out{j}", g.value_type(v), "output")
+            self.outputs.append(name)
+            src_op = g.op(v.node)
+            if v in self.value_buffer or src_op in ("parameter", "constant") or j in self.donate:
+                copies.append((v, name))
+            else:
+                self.value_buffer[v] = name
+        for j, i in self.donate.items():
+            self.aliases[self.outputs[j]] = self.inputs[i]
+        for grp in groups.values():
+            for v in kernel_value_users_outside(g, grp):
+                if v not in self.value_buffer:
+                    self.value_buffer[v] = self.add_buffer(self.fresh("t"), g.value_type(v), "temp")
+        for grp in groups.values():
+            self.kernels.append(KernelBuilder(self, grp).build())
+        for v, out in copies:
+            self.kernels.append(self._copy_kernel(v, out))
+        symbols = sorted(set().union(*[shape_symbols(b.shape) for b in self.buffers.values() if b.role == "input"])) \
+            if self.inputs else []
+        prog = Program(self.name, self.buffers, self.kernels, self.inputs, self.outputs, symbols, self.constants)
+        prog.errors = self.errors
+        prog.aliases = self.aliases
+        return prog
+
+    def _copy_kernel(self, v: Value, out: str) -> Kernel:
+        kb = KernelBuilder(self, Group(-1, None, [], None))
+        t = self.g.value_type(v)
+        flat = Var(self.fresh("i"))
+        buf = kb.buffer_of(v)
+        if buf is not None:
+            kb.reads.add(buf)
+            src = Load(buf, flat, t.dtype)
+        else:
+            src = kb.value_at(v, [])
+        body = [Loop(flat.name, dim_expr(num_elements(t.shape)), [Store(out, flat, src)], "parallel")]
+        return Kernel(f"copy_{out}", body, sorted(kb.reads), [out], nodes=[self.g.nodes[v.node]["name"]],
+                      reason="graph output copied (an input, a constant, a repeated or an in-place output)")
+
+    def constant_buffer(self, v: Value) -> str:
+        if v not in self.value_buffer:
+            name = self.fresh("c")
+            arr = self.g.attrs(v.node)["value"].array
+            self.add_buffer(name, self.g.value_type(v), "const")
+            self.constants[name] = arr
+            self.value_buffer[v] = name
+        return self.value_buffer[v]
+
+
+class KernelBuilder:
+    def __init__(self, pb: ProgramBuilder, grp: Group):
+        self.pb = pb
+        self.g = pb.g
+        self.grp = grp
+        self.members = set(grp.members)
+        self.reads: set = set()
+        self.anchor_value: dict = {}    # Value of the anchor -> Expr (inside the epilogue)
+        self.checks: list = []
+        self.body_prefix: list = []
+
+    def fresh(self, prefix: str) -> str:
+        return self.pb.fresh(prefix)
+
+    def error_code(self, message: str, node: int) -> int:
+        return self.pb.error_code(message, node)
+
+    def add_check(self, cond: Expr, message: str, node: int) -> None:
+        self.checks.append(ErrorIf(cond, self.pb.error_code(message, node)))
+
+    def inlined(self, v: Value) -> bool:
+        return v.node in self.members and v not in self.anchor_value
+
+    def buffer_of(self, v: Value) -> Optional[str]:
+        if v in self.pb.value_buffer:
+            return self.pb.value_buffer[v]
+        if self.g.op(v.node) == "constant" and not self._inline_constant(v):
+            return self.pb.constant_buffer(v)
+        return None
+
+    def require_buffer(self, v: Value) -> str:
+        buf = self.buffer_of(v)
+        if buf is None:
+            if self.g.op(v.node) == "constant":
+                return self.pb.constant_buffer(v)
+            raise LoweringError(f"{self.g.describe(v.node)}: value is not materialized for the kernel reading it")
+        self.reads.add(buf)
+        return buf
+
+    def _inline_constant(self, v: Value) -> bool:
+        a = self.g.attrs(v.node)["value"].array
+        return a.dtype != object and (a.size <= INLINE_CONSTANT_ELEMENTS or (a.size > 0 and np.all(a == a.flat[0])))
+
+    # -- expressions ----------------------------------------------------------------------
+    def value_at(self, v: Value, index: list) -> Expr:
+        g = self.g
+        t = g.value_type(v)
+        if v in self.anchor_value:
+            return self.anchor_value[v]
+        if v.node in self.members:
+            return self._lower_node(v, index)
+        if g.op(v.node) == "constant" and self._inline_constant(v):
+            a = g.attrs(v.node)["value"].array
+            return Const(a.flat[0].item() if a.size else 0, t.dtype)
+        buf = self.buffer_of(v)
+        if buf is None:
+            raise LoweringError(f"{g.describe(v.node)}: value has no buffer (internal fusion error)")
+        self.reads.add(buf)
+        return Load(buf, _linear(index, t.shape), t.dtype)
+
+    def _lower_node(self, v: Value, index: list) -> Expr:
+        g = self.g
+        n = v.node
+        opdef = get_op(g.op(n))
+        out_t = g.output_types(n)[v.out]
+        if opdef.kind == "elementwise":
+            args = []
+            for operand in g.operands(n):
+                args.append(self.value_at(operand, _broadcast_index(index, out_t.shape, g.value_type(operand).shape)))
+            return opdef.scalar(args, g.attrs(n), out_t.dtype)
+        if opdef.kind == "injective":
+            return opdef.index(_IndexCtx(self, n, v.out), index)
+        raise LoweringError(f"{g.describe(n)}: {opdef.kind} op cannot be evaluated inline")
+
+    # -- kernels --------------------------------------------------------------------------
+    def build(self) -> Kernel:
+        grp = self.grp
+        g = self.g
+        anchor = grp.anchor
+        kind = get_op(g.op(anchor)).kind if anchor is not None else "elementwise"
+        if kind == "matmul":
+            body = self._matmul()
+        elif kind == "reduce":
+            body = self._reduce()
+        elif kind == "opaque":
+            body = get_op(g.op(anchor)).lower_kernel(_KernelCtx(self, anchor))
+        else:
+            body = []
+            for v in self._stored_values():
+                body += self._elementwise_store(v)
+        writes = sorted({self.pb.value_buffer[v] for v in self._stored_values()})
+        reads = sorted(self.reads - set(writes))
+        names = [g.nodes[m]["name"] for m in grp.members]
+        root_name = g.nodes[grp.root]["name"].replace("/", "_") if grp.root is not None else "k"
+        kernel = Kernel(f"k{grp.id}_{_ident(g.op(anchor if anchor is not None else grp.root))}", body, reads,
+                        writes, nodes=names, reason=grp.reason)
+        kernel.label = root_name
+        return kernel
+
+    def _stored_values(self) -> list:
+        return [v for v in kernel_value_users_outside(self.g, self.grp)]
+
+    def _loop_nest(self, shape, inner: list, prefix: str = "i") -> tuple:
+        """Loops over `shape` (outermost parallel) around the statements built by `inner(index)`."""
+        names = [self.fresh(prefix) for _ in shape]
+        index = [Var(n) for n in names]
+        body = inner(index)
+        for depth in reversed(range(len(shape))):
+            body = [Loop(names[depth], dim_expr(shape[depth]), body, "parallel" if depth == 0 else "serial")]
+        return body
+
+    def _elementwise_store(self, v: Value) -> list:
+        t = self.g.value_type(v)
+        buf = self.pb.value_buffer[v]
+        if self._flat_ok(v):
+            # Every operand has the output's shape: one flat loop vectorizes best.
+            n = num_elements(t.shape)
+            name = self.fresh("i")
+            flat = Var(name)
+            self._flat_index = flat
+            expr = self._flat_value(v, flat)
+            stmts = self._take_checks() + [Store(buf, flat, expr)]
+            return [Loop(name, dim_expr(n), stmts, "parallel")]
+
+        def inner(index):
+            expr = self.value_at(v, index)
+            return self._take_checks() + [Store(buf, _linear(index, t.shape), expr)]
+        if not t.shape:
+            expr = self.value_at(v, [])
+            return self._take_checks() + [Store(buf, Const(0, INDEX), expr)]
+        return self._loop_nest(t.shape, inner)
+
+    def _take_checks(self) -> list:
+        checks, self.checks = self.checks, []
+        return checks
+
+    def _flat_ok(self, v: Value) -> bool:
+        """True if the kernel is elementwise-only and every leaf read has the output's shape."""
+        g = self.g
+        shape = g.value_type(v).shape
+        if len(shape) <= 1:
+            return False
+        for m in self.members:
+            if get_op(g.op(m)).kind != "elementwise":
+                return False
+            for operand in g.operands(m):
+                if g.value_type(operand).shape != shape:
+                    if operand.node in self.members or not (g.op(operand.node) == "constant"
+                                                            and self._inline_constant(operand)):
+                        return False
+        return True
+
+    def _flat_value(self, v: Value, flat: Expr) -> Expr:
+        g = self.g
+        if v.node in self.members:
+            opdef = get_op(g.op(v.node))
+            args = [self._flat_value(o, flat) for o in g.operands(v.node)]
+            return opdef.scalar(args, g.attrs(v.node), g.output_types(v.node)[v.out].dtype)
+        t = g.value_type(v)
+        if g.op(v.node) == "constant" and self._inline_constant(v):
+            a = g.attrs(v.node)["value"].array
+            return Const(a.flat[0].item() if a.size else 0, t.dtype)
+        buf = self.buffer_of(v)
+        self.reads.add(buf)
+        return Load(buf, flat, t.dtype)
+
+    # -- reductions -----------------------------------------------------------------------
+    def _reduce(self) -> list:
+        g = self.g
+        anchor = self.grp.anchor
+        opdef = get_op(g.op(anchor))
+        attrs = g.attrs(anchor)
+        (src,) = g.operands(anchor)
+        in_t = g.value_type(src)
+        out_t = g.output_types(anchor)[0]
+        is_arg = opdef.extra.get("arg", False)
+        axes = (attrs["axis"],) if is_arg else tuple(attrs["axes"])
+        keepdims = False if is_arg else attrs["keepdims"]
+        root = Value(self.grp.root, 0)
+        out_buf = self.pb.value_buffer[root]
+        spec = opdef.reduction
+
+        def inner(out_index):
+            acc = self.fresh("acc")
+            red_names = [self.fresh("r") for _ in axes]
+            in_index, k = [], 0
+            for ax in range(len(in_t.shape)):
+                if ax in axes:
+                    in_index.append(Var(red_names[axes.index(ax)]))
+                else:
+                    in_index.append(out_index[ax] if keepdims else out_index[k])
+                    k += 1
+            x = self.value_at(src, in_index)
+            checks = self._take_checks()
+            if is_arg:
+                best_idx = self.fresh("arg")
+                flat_r = _linear([Var(r) for r in red_names], [in_t.shape[a] for a in axes])
+                x_var, acc_var = Var(acc + "_x", in_t.dtype), Var(acc, in_t.dtype)
+                better = Binary(_arg_cmp(opdef), x_var, acc_var)  # strict: ties keep the first index
+                update = [Let(x_var.name, x), Assign(best_idx, Select(better, flat_r, Var(best_idx, INDEX))),
+                          Assign(acc, Select(better, x_var, acc_var))]
+                loops = checks + update
+                for r, ax in reversed(list(zip(red_names, axes))):
+                    loops = [Loop(r, dim_expr(in_t.shape[ax]), loops, "reduce")]
+                init = [Declare(acc, Const(spec.identity(in_t.dtype), in_t.dtype)),
+                        Declare(best_idx, Const(0, INDEX))]
+                result = Cast(Var(best_idx, INDEX), out_t.dtype)
+            else:
+                acc_dtype = out_t.dtype
+                combined = spec.combine(Var(acc, acc_dtype), x)
+                loops = checks + [Assign(acc, combined)]
+                for r, ax in reversed(list(zip(red_names, axes))):
+                    loops = [Loop(r, dim_expr(in_t.shape[ax]), loops, "reduce")]
+                init = [Declare(acc, Const(spec.identity(acc_dtype), acc_dtype))]
+                result = Var(acc, acc_dtype)
+                if spec.finalize is not None:
+                    count = Const(1, INDEX)
+                    for ax in axes:
+                        count = count * dim_expr(in_t.shape[ax])
+                    result = spec.finalize(result, count, out_t.dtype)
+            res_name = self.fresh("res")
+            self.anchor_value = {Value(anchor, 0): Var(res_name, out_t.dtype)}
+            value = self.value_at(root, out_index)
+            return init + loops + [Let(res_name, result)] + self._take_checks() + \
+                [Store(out_buf, _linear(out_index, g.value_type(root).shape), value)]
+
+        shape = g.value_type(root).shape
+        if not shape:
+            return inner([])
+        return self._loop_nest(shape, inner, prefix="o")
+
+    # -- matmul ---------------------------------------------------------------------------
+    def _matmul(self) -> list:
+        g = self.g
+        anchor = self.grp.anchor
+        attrs = g.attrs(anchor)
+        a, b = g.operands(anchor)
+        ta, tb = g.value_type(a), g.value_type(b)
+        out_t = g.output_types(anchor)[0]
+        a_buf, b_buf = self.require_buffer(a), self.require_buffer(b)
+        root = Value(self.grp.root, 0)
+        out_buf = self.pb.value_buffer[root]
+        batch_shape = out_t.shape[:-2]
+        m, n = out_t.shape[-2:]
+        k = ta.shape[-1] if not attrs["transpose_a"] else ta.shape[-2]
+        a_rows, a_cols = ta.shape[-2:]
+        b_rows, b_cols = tb.shape[-2:]
+        sam, sak = (dim_expr(a_cols), Const(1, INDEX)) if not attrs["transpose_a"] else (Const(1, INDEX), dim_expr(a_cols))
+        sbk, sbn = (dim_expr(b_cols), Const(1, INDEX)) if not attrs["transpose_b"] else (Const(1, INDEX), dim_expr(b_cols))
+        sab = self._batch_stride(ta, batch_shape, anchor)
+        sbb = self._batch_stride(tb, batch_shape, anchor)
+        batch = dim_expr(num_elements(batch_shape))
+        epilogue = None
+        if self.grp.root != anchor:
+            bvar, mvar, nvar = Var("b"), Var("m"), Var("n")
+            self.anchor_value = {Value(anchor, 0): Var("acc", out_t.dtype)}
+            b_index = _unravel(bvar, batch_shape) if batch_shape else []
+            epilogue = self.value_at(root, b_index + [mvar, nvar])
+            if self.checks:
+                raise LoweringError(f"{g.describe(anchor)}: bounds-checked reads in a matmul epilogue")
+        return [MatmulTemplate(a_buf, b_buf, out_buf, batch, dim_expr(m), dim_expr(n), dim_expr(k),
+                               (sab, sam, sak), (sbb, sbk, sbn), out_t.dtype, epilogue)]
+
+    def _batch_stride(self, t, batch_shape, anchor) -> Expr:
+        own = t.shape[:-2]
+        if not batch_shape:
+            return Const(0, INDEX)
+        if all(d == 1 for d in own):
+            return Const(0, INDEX)
+        padded = (1,) * (len(batch_shape) - len(own)) + tuple(own)
+        if tuple(padded) == tuple(batch_shape):
+            return dim_expr(num_elements(t.shape[-2:]))
+        raise LoweringError(f"{self.g.describe(anchor)}: batched matmul with partially broadcast batch dims "
+                            f"{list(own)} vs {list(batch_shape)} is not supported; broadcast_to first")
+
+
+def _arg_cmp(opdef) -> str:
+    return "gt" if opdef.name == "argmax" else "lt"
+
+
+def _broadcast_index(index: list, out_shape, in_shape) -> list:
+    lead = len(out_shape) - len(in_shape)
+    return [Const(0, INDEX) if (d == 1 and out_shape[lead + i] != 1) else index[lead + i]
+            for i, d in enumerate(in_shape)]
+
+
+def _ident(s: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in s)
+
+
+def lower(g: Graph, name: str = "main", donate: Optional[dict] = None) -> Program:
+    return ProgramBuilder(g, name, donate).build()
