@@ -1,0 +1,500 @@
+"""Generated GEMM: a GotoBLAS/BLIS-style blocked, packed, register-tiled matmul as LLVM IR text.
+
+Public interface (used by codegen/llvm.py):
+
+    matmul_function_ir(fn_name, dtype, epilogue_fn) -> str    # one `define internal void @fn_name(...)`
+    matmul_declarations() -> str                              # external symbols, once per module
+
+The generated function computes, for b < batch (strides in elements, batch stride 0 broadcasts):
+
+    C[b, m, n] = sum_k A[b*sab + m*sam + k*sak] * B[b*sbb + k*sbk + n*sbn]     (C dense row-major)
+
+Float32/float64 loop nest (per thread), with the usual cache roles:
+
+    for b, jc (NC columns: the packed B panel lives in L3)
+      for pc (KC depth)             pack B[pc:+kc, jc:+nc] into kc x NR micro-panels
+        for ic (MC rows: the packed A block lives in L2)
+                                    pack A[ic:+mc, pc:+kc] into MR x kc micro-panels
+          for jr (NR), ir (MR)      micro-kernel: MR x NR accumulators in vector registers,
+                                    one broadcast of A times NR/VL vectors of B per k (llvm.fma)
+          epilogue(ctx, b, ic, ic+mc) once the rows are complete (last jc and pc)
+
+Packing pads the edges with zeros, so the micro-kernel always runs a full tile and only its stores are
+masked (llvm.masked.load/store): no out-of-bounds access for any M, N, K and any strides, and the
+same arithmetic for edge and interior tiles. Each C element sums its K blocks in a fixed order
+(fixed KC, C = acc on the first block, C += acc after), so results do not depend on the thread count.
+
+Threads: every thread calls the function with its tid. Work is split over (batch, MR-row panel)
+units, so a thread owns complete rows (required when an epilogue is fused). Without an epilogue and
+with more column panels than row units (skinny M, e.g. a batch-1 dense layer) the split is over
+NR-column panels instead. No barrier is needed: each thread packs the B panel it uses itself.
+
+Integer dtypes use a plain scalar loop (exact wraparound arithmetic, any order gives the same result).
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from ..dtypes import DType
+
+
+@dataclass(frozen=True)
+class GemmTiling:
+    """Register tile MR x NR (NR = vectors_per_row * VL) and cache blocks KC, MC, NC."""
+    mr: int
+    vectors_per_row: int
+    vl: int
+    kc: int
+    mc: int
+    nc: int
+
+    @property
+    def nr(self) -> int:
+        return self.vectors_per_row * self.vl
+
+
+# Tuned on AMD znver5 (AVX-512, 48 KiB L1d, 1 MiB L2 per core, 32 MiB L3); see benchmarks/bench_matmul.py.
+# MR x NR accumulators + NR/VL B vectors + 1 broadcast must fit the 32 zmm registers.
+TILINGS = {
+    "float32": GemmTiling(mr=12, vectors_per_row=2, vl=16, kc=384, mc=240, nc=4096),
+    "float64": GemmTiling(mr=12, vectors_per_row=2, vl=8, kc=384, mc=120, nc=2048),
+}
+
+_LLVM_TYPE = {"float32": "float", "float64": "double", "int8": "i8", "int16": "i16", "int32": "i32",
+              "int64": "i64", "uint8": "i8", "uint16": "i16", "uint32": "i32", "uint64": "i64"}
+
+_PARAMS = ("ptr %A, ptr %B, ptr %C, i64 %batch, i64 %M, i64 %N, i64 %K, i64 %sab, i64 %sam, i64 %sak, "
+           "i64 %sbb, i64 %sbk, i64 %sbn, i64 %tid, i64 %nthreads, ptr %ctx")
+
+
+def matmul_declarations() -> str:
+    """External functions the generated code calls (LLVM intrinsics are declared implicitly)."""
+    return "declare noalias ptr @aligned_alloc(i64, i64)\ndeclare void @free(ptr)\n"
+
+
+def matmul_function_ir(fn_name: str, dtype: DType, epilogue_fn: str | None) -> str:
+    """LLVM IR text of `define internal void @<fn_name>(...)` plus helpers named `@<fn_name>.*`."""
+    if dtype.name in TILINGS:
+        return _BlockedGemm(fn_name, dtype, TILINGS[dtype.name], epilogue_fn).build()
+    if dtype.is_integer and dtype.name in _LLVM_TYPE:
+        return _scalar_gemm(fn_name, _LLVM_TYPE[dtype.name], epilogue_fn)
+    raise TypeError(f"matmul codegen: dtype {dtype.name} is not supported natively "
+                    f"(supported: float32, float64 and integer types)")
+
+
+class _FunctionWriter:
+    """Builds one function body. Mutable locals are allocas in the entry block (SROA promotes them),
+    so structured loops and ifs need no hand-written phis."""
+
+    def __init__(self, header: str):
+        self.header = header
+        self.allocas: list[str] = []
+        self.lines: list[str] = []
+        self._n = 0
+
+    def name(self, hint: str = "t") -> str:
+        self._n += 1
+        return f"%{hint}.{self._n}"
+
+    def label(self, hint: str) -> str:
+        self._n += 1
+        return f"{hint}.{self._n}"
+
+    def __call__(self, rhs: str, hint: str = "t") -> str:
+        """Emit `%x = rhs` and return `%x`."""
+        res = self.name(hint)
+        self.lines.append(f"  {res} = {rhs}")
+        return res
+
+    def op(self, text: str) -> None:
+        self.lines.append(f"  {text}")
+
+    def start_block(self, label: str) -> None:
+        self.lines.append(f"{label}:")
+
+    def br(self, label: str) -> None:
+        self.op(f"br label %{label}")
+
+    # integer helpers (all index math is i64)
+    def add(self, a, b): return self(f"add i64 {a}, {b}")
+    def sub(self, a, b): return self(f"sub i64 {a}, {b}")
+    def mul(self, a, b): return self(f"mul i64 {a}, {b}")
+    def sdiv(self, a, b): return self(f"sdiv i64 {a}, {b}")
+    def cmp(self, pred, a, b): return self(f"icmp {pred} i64 {a}, {b}")
+    def min(self, a, b): return self(f"call i64 @llvm.smin.i64(i64 {a}, i64 {b})")
+    def max(self, a, b): return self(f"call i64 @llvm.smax.i64(i64 {a}, i64 {b})")
+    def gep(self, ty, base, idx, inbounds=False):
+        return self(f"getelementptr {'inbounds ' if inbounds else ''}{ty}, ptr {base}, i64 {idx}", "p")
+
+    def var(self, init, ty: str = "i64") -> str:
+        slot = f"%v.{len(self.allocas)}"
+        self.allocas.append(f"  {slot} = alloca {ty}")
+        self.op(f"store {ty} {init}, ptr {slot}")
+        return slot
+
+    def get(self, slot, ty="i64"): return self(f"load {ty}, ptr {slot}")
+    def set(self, slot, value, ty="i64"): self.op(f"store {ty} {value}, ptr {slot}")
+
+    @contextmanager
+    def loop(self, start, stop, step=1, hint="i"):
+        """for (i = start; i < stop; i += step), signed compare; yields i."""
+        slot = self.var(start)
+        head, body, done = self.label(f"{hint}.head"), self.label(f"{hint}.body"), self.label(f"{hint}.done")
+        self.br(head)
+        self.start_block(head)
+        i = self.get(slot)
+        self.op(f"br i1 {self.cmp('slt', i, stop)}, label %{body}, label %{done}")
+        self.start_block(body)
+        yield i
+        self.set(slot, self.add(i, step))
+        self.br(head)
+        self.start_block(done)
+
+    @contextmanager
+    def if_(self, cond):
+        then, done = self.label("then"), self.label("endif")
+        self.op(f"br i1 {cond}, label %{then}, label %{done}")
+        self.start_block(then)
+        yield
+        self.br(done)
+        self.start_block(done)
+
+    def text(self) -> str:
+        return "\n".join([self.header + " {", "entry:", *self.allocas, *self.lines, "}", ""])
+
+
+def _ceil_div(w: _FunctionWriter, a, b: int):
+    return w.sdiv(w.add(a, b - 1), b)
+
+
+def _split(w: _FunctionWriter, total, tid, nthreads):
+    """Static balanced split of [0, total): thread tid gets [tid*total/n, (tid+1)*total/n)."""
+    lo = w.sdiv(w.mul(total, tid), nthreads)
+    hi = w.sdiv(w.mul(total, w.add(tid, 1)), nthreads)
+    return lo, hi
+
+
+def _bool(flag: bool) -> str:
+    return "true" if flag else "false"
+
+
+class _BlockedGemm:
+    def __init__(self, fn: str, dtype: DType, tiling: GemmTiling, epilogue_fn: str | None):
+        self.fn, self.tl, self.epilogue = fn, tiling, epilogue_fn
+        self.t = _LLVM_TYPE[dtype.name]
+        self.size = dtype.itemsize
+        self.vt = f"<{tiling.vl} x {self.t}>"
+        self.vsuffix = f"v{tiling.vl}f{dtype.bits}"
+        assert tiling.mc % tiling.mr == 0 and tiling.nc % tiling.nr == 0
+
+    def build(self) -> str:
+        return "\n".join([self._micro_kernel(), self._pack_a(), self._pack_b(), self._driver()])
+
+    # ---- micro-kernel: C[0:mv, 0:nv] (=|+=) Ap(MR x kc) * Bp(kc x NR) --------------------------
+    def _micro_kernel(self) -> str:
+        tl, t, vt = self.tl, self.t, self.vt
+        mr, nv_vec, vl, nr = tl.mr, tl.vectors_per_row, tl.vl, tl.nr
+        fma = f"@llvm.fma.{self.vsuffix}"
+        out = [f"define internal void @{self.fn}.ukr(ptr noalias %a, ptr noalias %b, i64 %kc, ptr noalias %c, "
+               f"i64 %ldc, i1 %accumulate, i64 %mv, i64 %nv) nounwind {{",
+               "entry:"]
+        # Warm the C tile while the k loop runs (prefetch never faults, so plain geps suffice).
+        for i in range(mr):
+            out.append(f"  %crow.{i}.off = mul i64 %ldc, {i}")
+            out.append(f"  %crow.{i} = getelementptr {t}, ptr %c, i64 %crow.{i}.off")
+            for byte in range(0, nr * self.size, 64):
+                out.append(f"  %cpf.{i}.{byte} = getelementptr i8, ptr %crow.{i}, i64 {byte}")
+                out.append(f"  call void @llvm.prefetch.p0(ptr %cpf.{i}.{byte}, i32 1, i32 3, i32 1)")
+        out.append("  br label %kloop")
+        out.append("kloop:")
+        out.append("  %k = phi i64 [0, %entry], [%k.next, %kloop]")
+        for i in range(mr):
+            for j in range(nv_vec):
+                out.append(f"  %acc.{i}.{j} = phi {vt} [zeroinitializer, %entry], [%acc.{i}.{j}.n, %kloop]")
+        out.append(f"  %boff = mul i64 %k, {nr}")
+        out.append(f"  %bk = getelementptr inbounds {t}, ptr %b, i64 %boff")
+        for j in range(nv_vec):
+            out.append(f"  %bp.{j} = getelementptr inbounds {t}, ptr %bk, i64 {j * vl}")
+            out.append(f"  %bv.{j} = load {vt}, ptr %bp.{j}, align 64")
+        out.append(f"  %aoff = mul i64 %k, {mr}")
+        out.append(f"  %ak = getelementptr inbounds {t}, ptr %a, i64 %aoff")
+        for i in range(mr):
+            out.append(f"  %ap.{i} = getelementptr inbounds {t}, ptr %ak, i64 {i}")
+            out.append(f"  %as.{i} = load {t}, ptr %ap.{i}, align {self.size}")
+            out.append(f"  %ai.{i} = insertelement {vt} poison, {t} %as.{i}, i64 0")
+            out.append(f"  %av.{i} = shufflevector {vt} %ai.{i}, {vt} poison, <{vl} x i32> zeroinitializer")
+            for j in range(nv_vec):
+                out.append(f"  %acc.{i}.{j}.n = call {vt} {fma}({vt} %av.{i}, {vt} %bv.{j}, {vt} %acc.{i}.{j})")
+        out.append("  %k.next = add nuw nsw i64 %k, 1")
+        out.append("  %kmore = icmp ult i64 %k.next, %kc")
+        out.append("  br i1 %kmore, label %kloop, label %stores")
+        out.append("stores:")
+        out.append(f"  %mfull = icmp eq i64 %mv, {mr}")
+        out.append(f"  %nfull = icmp eq i64 %nv, {nr}")
+        out.append("  %full = and i1 %mfull, %nfull")
+        out.append("  br i1 %full, label %full.tile, label %edge.tile")
+
+        def row_ptrs(prefix, i):
+            ptrs = []
+            for j in range(nv_vec):
+                out.append(f"  %{prefix}.{i}.{j} = getelementptr {t}, ptr %crow.{i}, i64 {j * vl}")
+                ptrs.append(f"%{prefix}.{i}.{j}")
+            return ptrs
+
+        # Full tile: plain vector stores, or load-add-store when accumulating a later K block.
+        out.append("full.tile:")
+        out.append("  br i1 %accumulate, label %full.acc, label %full.set")
+        out.append("full.set:")
+        for i in range(mr):
+            for j, p in enumerate(row_ptrs("fs", i)):
+                out.append(f"  store {vt} %acc.{i}.{j}.n, ptr {p}, align {self.size}")
+        out.append("  ret void")
+        out.append("full.acc:")
+        for i in range(mr):
+            for j, p in enumerate(row_ptrs("fa", i)):
+                out.append(f"  %old.{i}.{j} = load {vt}, ptr {p}, align {self.size}")
+                out.append(f"  %sum.{i}.{j} = fadd {vt} %old.{i}.{j}, %acc.{i}.{j}.n")
+                out.append(f"  store {vt} %sum.{i}.{j}, ptr {p}, align {self.size}")
+        out.append("  ret void")
+
+        # Edge tile: rows below mv, lanes below nv. Masked-off lanes are never touched. The
+        # pass-through value -0.0 makes `old + acc` equal acc exactly when not accumulating.
+        out.append("edge.tile:")
+        out.append(f"  %nv.ins = insertelement <{vl} x i64> poison, i64 %nv, i64 0")
+        out.append(f"  %nv.splat = shufflevector <{vl} x i64> %nv.ins, <{vl} x i64> poison, <{vl} x i32> zeroinitializer")
+        out.append(f"  %acc.ins = insertelement <{vl} x i1> poison, i1 %accumulate, i64 0")
+        out.append(f"  %acc.splat = shufflevector <{vl} x i1> %acc.ins, <{vl} x i1> poison, <{vl} x i32> zeroinitializer")
+        negzero = "-0.000000e+00"
+        for j in range(nv_vec):
+            lanes = ", ".join(f"i64 {j * vl + lane}" for lane in range(vl))
+            out.append(f"  %mask.{j} = icmp slt <{vl} x i64> <{lanes}>, %nv.splat")
+            out.append(f"  %lmask.{j} = and <{vl} x i1> %mask.{j}, %acc.splat")
+        for i in range(mr):
+            if i > 0:
+                out.append(f"  %row.ok.{i} = icmp ult i64 {i}, %mv")
+                out.append(f"  br i1 %row.ok.{i}, label %edge.row.{i}, label %edge.done")
+                out.append(f"edge.row.{i}:")
+            for j, p in enumerate(row_ptrs("fe", i)):
+                out.append(f"  %eold.{i}.{j} = call {vt} @llvm.masked.load.{self.vsuffix}.p0(ptr align {self.size} {p}, "
+                           f"<{vl} x i1> %lmask.{j}, {vt} splat ({t} {negzero}))")
+                out.append(f"  %esum.{i}.{j} = fadd {vt} %eold.{i}.{j}, %acc.{i}.{j}.n")
+                out.append(f"  call void @llvm.masked.store.{self.vsuffix}.p0({vt} %esum.{i}.{j}, ptr align {self.size} {p}, "
+                           f"<{vl} x i1> %mask.{j})")
+        out.append("  br label %edge.done")
+        out.append("edge.done:")
+        out.append("  ret void")
+        out.append("}")
+        out.append("")
+        return "\n".join(out)
+
+    # ---- packing ---------------------------------------------------------------------------------
+    def _pack_a(self) -> str:
+        """A[0:mc, 0:kc] (strides sam, sak) -> MR x kc micro-panels: dst[ip*kc + k*MR + i]."""
+        t, mr = self.t, self.tl.mr
+        w = _FunctionWriter(f"define internal void @{self.fn}.pack_a(ptr noalias %dst, ptr noalias %src, "
+                            f"i64 %mc, i64 %kc, i64 %sam, i64 %sak) nounwind")
+        with w.loop(0, "%mc", mr, "ip") as ip:
+            mv = w.min(mr, w.sub("%mc", ip))
+            panel = w.gep(t, "%dst", w.mul(ip, "%kc"), inbounds=True)
+            rows = w.gep(t, "%src", w.mul(ip, "%sam"))
+            # Read along whichever stride is unit so the source streams contiguously.
+            k_contig = w.cmp("eq", "%sak", 1)
+            by_row, by_k, filled = w.label("a.by_row"), w.label("a.by_k"), w.label("a.pad")
+            w.op(f"br i1 {k_contig}, label %{by_row}, label %{by_k}")
+            w.start_block(by_row)
+            with w.loop(0, mv, 1, "ar") as i:
+                srow = w.gep(t, rows, w.mul(i, "%sam"))
+                with w.loop(0, "%kc", 1, "ak") as k:
+                    x = w(f"load {t}, ptr {w.gep(t, srow, k)}")
+                    w.op(f"store {t} {x}, ptr {w.gep(t, panel, w.add(w.mul(k, mr), i), inbounds=True)}")
+            w.br(filled)
+            w.start_block(by_k)
+            with w.loop(0, "%kc", 1, "bk") as k:
+                scol = w.gep(t, rows, w.mul(k, "%sak"))
+                dcol = w.gep(t, panel, w.mul(k, mr), inbounds=True)
+                with w.loop(0, mv, 1, "br") as i:
+                    sp = w.gep(t, scol, w.mul(i, "%sam"))
+                    x = w(f"load {t}, ptr {sp}")
+                    w.op(f"store {t} {x}, ptr {w.gep(t, dcol, i, inbounds=True)}")
+            w.br(filled)
+            w.start_block(filled)
+            with w.if_(w.cmp("slt", mv, mr)):
+                with w.loop(0, "%kc", 1, "zk") as k:
+                    dcol = w.gep(t, panel, w.mul(k, mr), inbounds=True)
+                    with w.loop(mv, mr, 1, "zi") as i:
+                        w.op(f"store {t} {self._zero()}, ptr {w.gep(t, dcol, i, inbounds=True)}")
+        w.op("ret void")
+        return w.text()
+
+    def _pack_b(self) -> str:
+        """B[0:kc, 0:nc] (strides sbk, sbn) -> kc x NR micro-panels: dst[jp*kc + k*NR + j]."""
+        t, nr, vl, nvv = self.t, self.tl.nr, self.tl.vl, self.tl.vectors_per_row
+        w = _FunctionWriter(f"define internal void @{self.fn}.pack_b(ptr noalias %dst, ptr noalias %src, "
+                            f"i64 %kc, i64 %nc, i64 %sbk, i64 %sbn) nounwind")
+        with w.loop(0, "%nc", nr, "jp") as jp:
+            nv = w.min(nr, w.sub("%nc", jp))
+            panel = w.gep(t, "%dst", w.mul(jp, "%kc"), inbounds=True)
+            cols = w.gep(t, "%src", w.mul(jp, "%sbn"))
+            full_rowmajor = w(f"and i1 {w.cmp('eq', '%sbn', 1)}, {w.cmp('eq', nv, nr)}")
+            fast, generic, done = w.label("b.rows"), w.label("b.generic"), w.label("b.done")
+            w.op(f"br i1 {full_rowmajor}, label %{fast}, label %{generic}")
+            # Row-major B, full panel: NR contiguous elements per k, copied as vectors.
+            w.start_block(fast)
+            with w.loop(0, "%kc", 1, "fk") as k:
+                srow = w.gep(t, cols, w.mul(k, "%sbk"))
+                drow = w.gep(t, panel, w.mul(k, nr), inbounds=True)
+                for j in range(nvv):
+                    v = w(f"load {self.vt}, ptr {w.gep(t, srow, j * vl)}, align {self.size}")
+                    w.op(f"store {self.vt} {v}, ptr {w.gep(t, drow, j * vl, inbounds=True)}, align 64")
+            w.br(done)
+            # Any other layout (transposed B has sbk == 1): walk each column down k, then zero-pad.
+            w.start_block(generic)
+            with w.loop(0, nv, 1, "gj") as j:
+                scol = w.gep(t, cols, w.mul(j, "%sbn"))
+                with w.loop(0, "%kc", 1, "gk") as k:
+                    sp = w.gep(t, scol, w.mul(k, "%sbk"))
+                    x = w(f"load {t}, ptr {sp}")
+                    w.op(f"store {t} {x}, ptr {w.gep(t, panel, w.add(w.mul(k, nr), j), inbounds=True)}")
+            with w.loop(0, "%kc", 1, "pk") as k:
+                drow = w.gep(t, panel, w.mul(k, nr), inbounds=True)
+                with w.loop(nv, nr, 1, "pj") as j:
+                    w.op(f"store {t} {self._zero()}, ptr {w.gep(t, drow, j, inbounds=True)}")
+            w.br(done)
+            w.start_block(done)
+        w.op("ret void")
+        return w.text()
+
+    def _zero(self) -> str:
+        return "0.000000e+00"
+
+    # ---- driver: thread split, cache blocking, epilogue ------------------------------------------
+    def _driver(self) -> str:
+        tl, t, size = self.tl, self.t, self.size
+        mr, nr = tl.mr, tl.nr
+        w = _FunctionWriter(f"define internal void @{self.fn}({_PARAMS})")
+        no_rows_or_cols = w(f"or i1 {w.cmp('sle', '%M', 0)}, {w.cmp('sle', '%N', 0)}")
+        empty = w(f"or i1 {no_rows_or_cols}, {w.cmp('sle', '%batch', 0)}")
+        with w.if_(empty):
+            w.op("ret void")
+            w.start_block(w.label("dead"))
+        row_panels = _ceil_div(w, "%M", mr)
+        units = w.mul("%batch", row_panels)
+        col_panels = _ceil_div(w, "%N", nr)
+        u0, u1 = _split(w, units, "%tid", "%nthreads")
+        c0, c1 = "0", "%N"
+        if self.epilogue is None:
+            # Skinny problems (few row panels, many column panels) split columns instead.
+            by_cols = w(f"and i1 {w.cmp('sgt', '%nthreads', 1)}, {w.cmp('sgt', col_panels, units)}")
+            p0, p1 = _split(w, col_panels, "%tid", "%nthreads")
+            u0 = w(f"select i1 {by_cols}, i64 0, i64 {u0}")
+            u1 = w(f"select i1 {by_cols}, i64 {units}, i64 {u1}")
+            c0 = w(f"select i1 {by_cols}, i64 {w.mul(p0, nr)}, i64 0")
+            c1 = w(f"select i1 {by_cols}, i64 {w.min(w.mul(p1, nr), '%N')}, i64 %N")
+        idle = w(f"or i1 {w.cmp('sge', u0, u1)}, {w.cmp('sge', c0, c1)}")
+        with w.if_(idle):
+            w.op("ret void")
+            w.start_block(w.label("dead"))
+
+        # Per-thread packing buffers, 64-byte aligned (aligned_alloc needs a multiple of 64 bytes).
+        kc_max = w.max(w.min(tl.kc, "%K"), 1)
+        nc_max = w.min(tl.nc, w.mul(_ceil_div(w, w.sub(c1, c0), nr), nr))
+        mc_max = w.min(tl.mc, w.mul(row_panels, mr))
+        def alloc(elems):
+            nbytes = w(f"and i64 {w.add(w.mul(elems, size), 63)}, -64")
+            return w(f"call ptr @aligned_alloc(i64 64, i64 {nbytes})", "buf")
+        bpack = alloc(w.mul(kc_max, nc_max))
+        apack = alloc(w.mul(kc_max, mc_max))
+
+        b_first = w.sdiv(u0, row_panels)
+        b_last = w.sdiv(w.sub(u1, 1), row_panels)
+        with w.loop(b_first, w.add(b_last, 1), 1, "bt") as b:
+            first_unit = w.mul(b, row_panels)
+            r0 = w.mul(w.max(w.sub(u0, first_unit), 0), mr)
+            r1 = w.min(w.mul(w.min(w.sub(u1, first_unit), row_panels), mr), "%M")
+            a_b = w.gep(t, "%A", w.mul(b, "%sab"))
+            b_b = w.gep(t, "%B", w.mul(b, "%sbb"))
+            c_b = w.gep(t, "%C", w.mul(w.mul(b, "%M"), "%N"))
+            no_k = w.cmp("sle", "%K", 0)
+            with w.if_(no_k):
+                self._zero_rows(w, c_b, b, r0, r1, c0, c1)
+            with w.if_(w(f"xor i1 {no_k}, true")):
+                with w.loop(c0, c1, tl.nc, "jc") as jc:
+                    nc = w.min(tl.nc, w.sub(c1, jc))
+                    last_jc = w.cmp("eq", w.add(jc, nc), c1)
+                    with w.loop(0, "%K", tl.kc, "pc") as pc:
+                        kc = w.min(tl.kc, w.sub("%K", pc))
+                        rows_done = w(f"and i1 {last_jc}, {w.cmp('eq', w.add(pc, kc), '%K')}")
+                        accumulate = w.cmp("sgt", pc, 0)
+                        b_src = w.gep(t, b_b, w.add(w.mul(pc, "%sbk"), w.mul(jc, "%sbn")))
+                        w.op(f"call void @{self.fn}.pack_b(ptr {bpack}, ptr {b_src}, i64 {kc}, i64 {nc}, "
+                             f"i64 %sbk, i64 %sbn)")
+                        with w.loop(r0, r1, tl.mc, "ic") as ic:
+                            mc = w.min(tl.mc, w.sub(r1, ic))
+                            a_src = w.gep(t, a_b, w.add(w.mul(ic, "%sam"), w.mul(pc, "%sak")))
+                            w.op(f"call void @{self.fn}.pack_a(ptr {apack}, ptr {a_src}, i64 {mc}, i64 {kc}, "
+                                 f"i64 %sam, i64 %sak)")
+                            c_blk = w.gep(t, c_b, w.add(w.mul(ic, "%N"), jc))
+                            with w.loop(0, nc, nr, "jr") as jr:
+                                nv = w.min(nr, w.sub(nc, jr))
+                                b_panel = w.gep(t, bpack, w.mul(jr, kc), inbounds=True)
+                                c_col = w.gep(t, c_blk, jr)
+                                with w.loop(0, mc, mr, "ir") as ir:
+                                    mv = w.min(mr, w.sub(mc, ir))
+                                    a_panel = w.gep(t, apack, w.mul(ir, kc), inbounds=True)
+                                    c_tile = w.gep(t, c_col, w.mul(ir, "%N"))
+                                    w.op(f"call void @{self.fn}.ukr(ptr {a_panel}, ptr {b_panel}, i64 {kc}, "
+                                         f"ptr {c_tile}, i64 %N, i1 {accumulate}, i64 {mv}, i64 {nv})")
+                            if self.epilogue is not None:
+                                with w.if_(rows_done):
+                                    w.op(f"call void @{self.epilogue}(ptr %ctx, i64 {b}, i64 {ic}, "
+                                         f"i64 {w.add(ic, mc)})")
+        w.op(f"call void @free(ptr {bpack})")
+        w.op(f"call void @free(ptr {apack})")
+        w.op("ret void")
+        return w.text()
+
+    def _zero_rows(self, w, c_b, b, r0, r1, c0, c1):
+        """K == 0: the empty sum is 0; epilogues still run, in MC-row blocks."""
+        t = self.t
+        with w.loop(r0, r1, self.tl.mc, "zr") as ic:
+            end = w.min(w.add(ic, self.tl.mc), r1)
+            with w.loop(ic, end, 1, "zm") as m:
+                row = w.gep(t, c_b, w.mul(m, "%N"))
+                with w.loop(c0, c1, 1, "zn") as n:
+                    w.op(f"store {t} {self._zero()}, ptr {w.gep(t, row, n)}")
+            if self.epilogue is not None:
+                w.op(f"call void @{self.epilogue}(ptr %ctx, i64 {b}, i64 {ic}, i64 {end})")
+
+
+def _scalar_gemm(fn: str, t: str, epilogue_fn: str | None) -> str:
+    """Integer matmul: rows split over threads; C row = sum_k A[m, k] * B[k, :] with wraparound."""
+    w = _FunctionWriter(f"define internal void @{fn}({_PARAMS})")
+    units = w.mul("%batch", "%M")
+    empty = w(f"or i1 {w.cmp('sle', units, 0)}, {w.cmp('sle', '%N', 0)}")
+    with w.if_(empty):
+        w.op("ret void")
+        w.start_block(w.label("dead"))
+    u0, u1 = _split(w, units, "%tid", "%nthreads")
+    with w.loop(u0, u1, 1, "u") as u:
+        b = w.sdiv(u, "%M")
+        m = w(f"srem i64 {u}, %M")
+        crow = w.gep(t, "%C", w.mul(u, "%N"))
+        arow = w.gep(t, "%A", w.add(w.mul(b, "%sab"), w.mul(m, "%sam")))
+        bmat = w.gep(t, "%B", w.mul(b, "%sbb"))
+        with w.loop(0, "%N", 1, "zn") as n:
+            w.op(f"store {t} 0, ptr {w.gep(t, crow, n)}")
+        with w.loop(0, "%K", 1, "k") as k:
+            ap = w.gep(t, arow, w.mul(k, "%sak"))
+            a = w(f"load {t}, ptr {ap}")
+            brow = w.gep(t, bmat, w.mul(k, "%sbk"))
+            with w.loop(0, "%N", 1, "n") as n:
+                cp = w.gep(t, crow, n)
+                bp = w.gep(t, brow, w.mul(n, "%sbn"))
+                prod = w(f"mul {t} {a}, {w(f'load {t}, ptr {bp}')}")
+                total = w(f"add {t} {w(f'load {t}, ptr {cp}')}, {prod}")
+                w.op(f"store {t} {total}, ptr {cp}")
+        if epilogue_fn is not None:
+            w.op(f"call void @{epilogue_fn}(ptr %ctx, i64 {b}, i64 {m}, i64 {w.add(m, 1)})")
+    w.op("ret void")
+    return w.text()
