@@ -9,6 +9,7 @@ import os
 import time
 from typing import Optional
 
+from .buffer_planning import plan_buffers
 from .fusion import fuse
 from .ir import Graph
 from .loopir import format_program
@@ -93,7 +94,7 @@ def compile_graph(g: Graph, *, name: str = "main", donate: Optional[dict] = None
                            snapshot=lambda pass_name, graph: snapshots.__setitem__(pass_name, graph.copy_graph()))
     t1 = time.perf_counter()
     fused = fuse(optimized)
-    program = lower(fused, name=_symbol_name(name), donate=donate)
+    program = plan_buffers(lower(fused, name=_symbol_name(name), donate=donate))
     t2 = time.perf_counter()
     result = generate(program, strict=strict)
     t3 = time.perf_counter()

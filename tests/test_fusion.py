@@ -151,3 +151,20 @@ def _walk(stmts):
                     yield from _walk(v)
                 elif is_dataclass(v):
                     yield from _walk([v])
+
+
+def test_buffer_planning_reuses_dead_temps():
+    from fuseflow.compiler.buffer_planning import plan_buffers
+    g, em, (x,) = make((64, 64))
+    a = em.reduce_sum(em.exp(x), axes=(1,), keepdims=True)      # temp 1 (kernel 0)
+    b = em.sub(x, a)                                             # reads temp 1 -> temp 2 (kernel 1)
+    c = em.reduce_max(b, axes=(1,), keepdims=True)               # temp 3 (kernel 2): temp 1 is dead
+    d = em.mul(b, c)
+    g, prog = schedule(g, [em.reduce_sum(em.exp(em.sub(em.exp(d), b)), axes=(0, 1), keepdims=False)])
+    before = [n for n, bf in prog.buffers.items() if bf.role == "temp"]
+    planned = plan_buffers(prog)
+    after = [n for n, bf in planned.buffers.items() if bf.role == "temp"]
+    assert len(after) < len(before)
+    # every kernel still reads only buffers that exist
+    for k in planned.kernels:
+        assert set(k.reads) | set(k.writes) <= set(planned.buffers)
