@@ -1,0 +1,255 @@
+"""The generated GEMM kernel (compiler/codegen/matmul.py), JIT-compiled on its own and called via ctypes.
+
+Operands live in guarded memory (an inaccessible page right before and after each buffer), so any
+out-of-bounds read or write by the kernel crashes the test instead of passing silently.
+"""
+from __future__ import annotations
+
+import ctypes
+import functools
+import mmap
+import threading
+import zlib
+
+import llvmlite.binding as llvm
+import numpy as np
+import pytest
+
+from fuseflow.compiler import dtypes
+from fuseflow.compiler.codegen.matmul import (
+    TILINGS, _FunctionWriter, matmul_declarations, matmul_function_ir)
+
+KC = TILINGS["float32"].kc
+NC = TILINGS["float32"].nc
+
+_ARGS = ("ptr %A, ptr %B, ptr %C, i64 %batch, i64 %M, i64 %N, i64 %K, i64 %sab, i64 %sam, i64 %sak, "
+         "i64 %sbb, i64 %sbk, i64 %sbn, i64 %tid, i64 %nthreads, ptr %ctx")
+_CFUNC = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * 3 + [ctypes.c_int64] * 12 + [ctypes.c_void_p]))
+_LLVM_T = {"float32": "float", "float64": "double", "int32": "i32", "int64": "i64"}
+
+
+def _target_machine():
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    return llvm.Target.from_default_triple().create_target_machine(
+        cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=3)
+
+
+def _epilogue_ir(name: str, dtype) -> str:
+    """Test epilogue: C row = max(C row, 0) + 1 (wrong if run before the row is final) and
+    counts[b*M + r] += 1. ctx -> {ptr C, i64 M, i64 N, ptr counts}."""
+    t = _LLVM_T[dtype.name]
+    one, zero = ("1.000000e+00", "0.000000e+00") if dtype.is_floating else ("1", "0")
+    w = _FunctionWriter(f"define internal void @{name}(ptr %ctx, i64 %b, i64 %r0, i64 %r1)")
+    c = w("load ptr, ptr %ctx")
+    m = w(f"load i64, ptr {w.gep('i64', '%ctx', 1)}")
+    n = w(f"load i64, ptr {w.gep('i64', '%ctx', 2)}")
+    counts = w(f"load ptr, ptr {w.gep('i64', '%ctx', 3)}")
+    with w.loop("%r0", "%r1", 1, "r") as r:
+        row = w.add(w.mul("%b", m), r)
+        cp = w.gep("i64", counts, row)
+        w.op(f"store i64 {w.add(w('load i64, ptr ' + cp), 1)}, ptr {cp}")
+        with w.loop(0, n, 1, "n") as j:
+            p = w.gep(t, c, w.add(w.mul(row, n), j))
+            x = w(f"load {t}, ptr {p}")
+            relu = (w(f"call {t} @llvm.maxnum.{'f32' if t == 'float' else 'f64'}({t} {x}, {t} {zero})")
+                    if dtype.is_floating else w.max(x, zero) if t == "i64" else
+                    w(f"call i32 @llvm.smax.i32(i32 {x}, i32 {zero})"))
+            w.op(f"store {t} {w(('fadd' if dtype.is_floating else 'add') + f' {t} {relu}, {one}')}, ptr {p}")
+    w.op("ret void")
+    return w.text()
+
+
+@functools.lru_cache(maxsize=None)
+def _kernel(dtype_name: str, with_epilogue: bool):
+    dtype = dtypes.as_dtype(dtype_name)
+    epi = "test_epilogue" if with_epilogue else None
+    text = (matmul_declarations() + matmul_function_ir("ff_mm", dtype, epi)
+            + (_epilogue_ir(epi, dtype) if with_epilogue else "")
+            + f"define void @entry({_ARGS}) {{\n  call void @ff_mm({_ARGS})\n  ret void\n}}\n")
+    tm = _target_machine()  # MCJIT takes ownership of its target machine: one per engine
+    mod = llvm.parse_assembly(text)
+    mod.triple = tm.triple
+    mod.data_layout = str(tm.target_data)
+    mod.verify()
+    pb = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=3))
+    pb.getModulePassManager().run(mod, pb)
+    engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
+    engine.add_object_file(llvm.ObjectFileRef.from_data(tm.emit_object(mod)))
+    engine.finalize_object()
+    return engine, _CFUNC(engine.get_function_address("entry"))
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_PAGE = mmap.PAGESIZE
+_KEEP: list = []  # guarded mappings stay alive for the whole session (no dangling views)
+
+
+def guarded(shape, dtype) -> np.ndarray:
+    """A C-contiguous array whose last byte ends right before a PROT_NONE page (and one before it)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    data_pages = -(-max(nbytes, 1) // _PAGE)
+    mm = mmap.mmap(-1, (data_pages + 2) * _PAGE)
+    base = ctypes.addressof(ctypes.c_char.from_buffer(mm))
+    for page in (0, data_pages + 1):
+        assert _libc.mprotect(base + page * _PAGE, _PAGE, 0) == 0
+    _KEEP.append(mm)
+    offset = (data_pages + 1) * _PAGE - nbytes
+    return np.frombuffer(mm, dtype=dtype, count=int(np.prod(shape)), offset=offset).reshape(shape)
+
+
+def guarded_copy(x: np.ndarray) -> np.ndarray:
+    out = guarded(x.shape, x.dtype)
+    out[...] = x
+    return out
+
+
+def _strides(x: np.ndarray, batched: bool):
+    s = [st // x.itemsize for st in x.strides]
+    if not batched:
+        return 0, s[0], s[1]
+    return (0 if x.shape[0] == 1 else s[0]), s[1], s[2]
+
+
+def run(a: np.ndarray, b: np.ndarray, nthreads=1, epilogue=False, concurrent=True, c=None):
+    """C = a @ b through the kernel. a: [batch?, M, K] view, b: [batch?, K, N] view (any strides;
+    a batch dim of size 1 broadcasts with stride 0). Threads run concurrently or one after another."""
+    batched = a.ndim == 3
+    batch = max(a.shape[0], b.shape[0]) if batched else 1
+    m, k = a.shape[-2:]
+    n = b.shape[-1]
+    if c is None:
+        c = guarded((batch, m, n), a.dtype)
+        c[...] = 7  # garbage the kernel must overwrite
+    counts = np.zeros(batch * m, np.int64)
+    ctx = (ctypes.c_void_p * 4)(c.ctypes.data, m, n, counts.ctypes.data)
+    _, fn = _kernel(a.dtype.name, epilogue)
+    args = [(a.ctypes.data, b.ctypes.data, c.ctypes.data, batch, m, n, k, *_strides(a, batched),
+             *_strides(b, batched), tid, nthreads, ctypes.addressof(ctx)) for tid in range(nthreads)]
+    if concurrent and nthreads > 1:
+        threads = [threading.Thread(target=fn, args=arg) for arg in args]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    else:
+        for arg in args:
+            fn(*arg)
+    return (c if batched else c[0]), counts
+
+
+def _operand(rng, shape, dtype, transposed=False):
+    """Guarded operand with the given logical shape; `transposed` stores it as the transpose of a
+    dense array (swapped strides)."""
+    if np.dtype(dtype).kind == "f":
+        x = rng.standard_normal(shape).astype(dtype)
+    else:
+        info = np.iinfo(dtype)
+        x = rng.integers(info.min, info.max, size=shape, dtype=dtype, endpoint=True)
+    if transposed:
+        return np.swapaxes(guarded_copy(np.ascontiguousarray(np.swapaxes(x, -1, -2))), -1, -2)
+    return guarded_copy(x)
+
+
+def _reference(a, b):
+    if a.dtype.kind == "f":
+        return np.matmul(a.astype(np.float64), b.astype(np.float64))
+    return np.matmul(a, b)  # numpy integer matmul wraps around like the kernel
+
+
+def _check(got, a, b):
+    want = _reference(a, b)
+    if a.dtype.kind == "f":
+        k = a.shape[-1]
+        eps = np.finfo(a.dtype).eps
+        tol = 4 * eps * max(k, 1) * (np.abs(a).max(initial=0) * np.abs(b).max(initial=0) + 1)
+        np.testing.assert_allclose(got, want, rtol=0, atol=tol)
+    else:
+        np.testing.assert_array_equal(got, want)
+
+
+SHAPES = [(1, 1, 1), (0, 5, 3), (4, 0, 3), (3, 4, 0), (1, 17, 1), (2, 1, 9), (13, 33, 7),
+          (12, 32, 16), (25, 65, KC + 17), (37, 31, 2 * KC + 1), (3, 100, 20)]
+LAYOUTS = [(False, False), (True, False), (False, True), (True, True)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("layout", LAYOUTS, ids=["nn", "tn", "nt", "tt"])
+def test_float_matches_numpy(dtype, shape, layout):
+    rng = np.random.default_rng(zlib.crc32(repr((dtype, shape, layout)).encode()))
+    m, n, k = shape
+    a, b = _operand(rng, (m, k), dtype, layout[0]), _operand(rng, (k, n), dtype, layout[1])
+    for nthreads in (1, 2):
+        got, _ = run(a, b, nthreads)
+        _check(got, a, b)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (0, 3, 2), (3, 4, 0), (7, 5, 11), (16, 33, 9)],
+                         ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("layout", LAYOUTS, ids=["nn", "tn", "nt", "tt"])
+def test_integer_matches_numpy_with_wraparound(dtype, shape, layout):
+    rng = np.random.default_rng(zlib.crc32(repr((dtype, shape, layout)).encode()))
+    m, n, k = shape
+    a, b = _operand(rng, (m, k), dtype, layout[0]), _operand(rng, (k, n), dtype, layout[1])
+    for nthreads in (1, 2):
+        got, _ = run(a, b, nthreads)
+        _check(got, a, b)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+@pytest.mark.parametrize("broadcast", ["none", "a", "b"])
+def test_batched_with_broadcast_stride_zero(dtype, broadcast):
+    rng = np.random.default_rng(3)
+    batch, m, n, k = 3, 14, 35, 19
+    a = _operand(rng, (1 if broadcast == "a" else batch, m, k), dtype)
+    b = _operand(rng, (1 if broadcast == "b" else batch, k, n), dtype, transposed=True)
+    for nthreads in (1, 2, 5):
+        got, _ = run(a, b, nthreads)
+        _check(got, a, b)
+
+
+def test_results_do_not_depend_on_thread_count():
+    rng = np.random.default_rng(4)
+    for m, n, k in [(61, 83, 2 * KC + 5), (5, 300, KC + 3)]:  # row split, and column split (skinny M)
+        a, b = _operand(rng, (m, k), np.float32), _operand(rng, (k, n), np.float32, transposed=True)
+        one, _ = run(a, b, 1)
+        for nthreads in (2, 3, 7):
+            got, _ = run(a, b, nthreads, concurrent=nthreads == 2)
+            np.testing.assert_array_equal(got, one)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (37, 45, 2 * KC + 3), (5, 20, 0), (3, NC + 40, 2), (300, 17, 5)],
+                         ids=lambda s: "x".join(map(str, s)))
+def test_epilogue_runs_once_per_row_on_final_values(dtype, shape):
+    rng = np.random.default_rng(5)
+    m, n, k = shape
+    batch = 2
+    a, b = _operand(rng, (batch, m, k), dtype), _operand(rng, (1, k, n), dtype)
+    want = np.maximum(_reference(a, b), 0) + 1
+    for nthreads in (1, 2, 3):
+        got, counts = run(a, b, nthreads, epilogue=True, concurrent=nthreads == 2)
+        np.testing.assert_array_equal(counts, 1)
+        if a.dtype.kind == "f":
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * max(k, 1))
+        else:
+            np.testing.assert_array_equal(got, want.astype(a.dtype))
+
+
+def test_helpers_are_prefixed_and_signature_is_exact():
+    text = matmul_function_ir("my_kernel_3", dtypes.float32, "my_epilogue")
+    defines = [line.split("@")[1].split("(")[0] for line in text.splitlines() if line.startswith("define")]
+    assert "my_kernel_3" in defines
+    assert all(d == "my_kernel_3" or d.startswith("my_kernel_3.") for d in defines)
+    assert f"define internal void @my_kernel_3({_ARGS})" in text
+    assert "call void @my_epilogue(ptr %ctx, i64" in text
+    assert "my_epilogue" not in matmul_function_ir("k", dtypes.float32, None)
+
+
+def test_unsupported_dtype_is_a_clear_error():
+    with pytest.raises(TypeError, match="matmul.*float16"):
+        matmul_function_ir("k", dtypes.float16, None)
