@@ -22,6 +22,10 @@ from .tensor import EagerTensor, Tensor, TensorShape, is_tensor
 
 _unknown_dims = itertools.count()
 
+# Observers of eagerly executed ops, `hook(op_type, inputs, attrs, outputs)`; empty unless a
+# GradientTape is recording, so the eager fast path pays one list truth test.
+EAGER_OP_HOOKS: list = []
+
 
 def _static_type(t: Tensor) -> Optional[TensorType]:
     """A TensorType for shape inference: unknown dims become fresh symbols; unknown rank -> None."""
@@ -71,6 +75,9 @@ def apply_op(op_type: str, inputs: Sequence, attrs: Optional[dict] = None, name:
     from .eager import execute
     outs = execute(op_type, [t._value for t in inputs], attrs)
     results = [EagerTensor(o) for o in outs]
+    if EAGER_OP_HOOKS:                      # GradientTape (tape.py) records while a tape is active
+        for hook in EAGER_OP_HOOKS:
+            hook(op_type, inputs, attrs, results)
     return results[0] if len(results) == 1 else results
 
 
