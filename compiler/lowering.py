@@ -49,6 +49,17 @@ def _unravel(flat: Expr, shape) -> list:
     return idx
 
 
+IN_RANGE_INDEX_OPS = frozenset({"broadcast_to", "reshape", "transpose", "size", "expand_dims", "squeeze"})
+
+
+def _clamp(i: Expr, d) -> Expr:
+    """min(max(i, 0), d - 1): keeps a speculative read inside the operand."""
+    if isinstance(i, Const) and isinstance(d, int) and 0 <= i.value < d:
+        return i
+    hi = Binary("sub", dim_expr(d), Const(1, INDEX))
+    return Binary("max", Binary("min", i, hi), Const(0, INDEX))
+
+
 class _IndexCtx:
     """What an injective op's `index` hook sees."""
 
@@ -62,14 +73,23 @@ class _IndexCtx:
         self.out_type = g.output_types(node)[output]
         self.out_types = g.output_types(node)
         self.attrs = g.attrs(node)
+        # Ops like concat and pad select between reads; both arms of a select are evaluated,
+        # so their indices are clamped into range. Pure index maps need no clamp.
+        self._clamp = g.op(node) not in IN_RANGE_INDEX_OPS
 
     def input(self, slot: int, index) -> Expr:
-        return self._kb.value_at(self.operands[slot], list(index))
+        index = list(index)
+        if self._clamp:
+            index = [_clamp(i, d) for i, d in zip(index, self.in_types[slot].shape)]
+        return self._kb.value_at(self.operands[slot], index)
 
     def input_linear(self, slot: int, flat: Expr) -> Expr:
         v = self.operands[slot]
         buf = self._kb.buffer_of(v)
         if buf is not None and not self._kb.inlined(v):
+            if self._clamp:
+                flat = _clamp(flat, num_elements(self.in_types[slot].shape))
+            self._kb.reads.add(buf)
             return Load(buf, flat, self.in_types[slot].dtype)
         return self.input(slot, _unravel(flat, self.in_types[slot].shape))
 
