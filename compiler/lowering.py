@@ -22,6 +22,7 @@ from .ops.registry import get_op
 from .shapes import SymDim, is_static, num_elements, shape_symbols
 
 INLINE_CONSTANT_ELEMENTS = 1
+COLUMN_BLOCK = 512   # columns per thread block in leading-axis reductions (fits L1 with a row)
 
 
 class LoweringError(NotImplementedError):
@@ -390,6 +391,9 @@ class KernelBuilder:
         root = Value(self.grp.root, 0)
         out_buf = self.pb.value_buffer[root]
         spec = opdef.reduction
+        if (not is_arg and axes and axes == tuple(range(len(axes))) and len(axes) < len(in_t.shape)
+                and g.value_type(root).dtype == out_t.dtype):
+            return self._reduce_leading_axes(src, in_t, out_t, axes, spec, root, out_buf)
 
         def inner(out_index):
             acc = self.fresh("acc")
@@ -439,6 +443,47 @@ class KernelBuilder:
         if not shape:
             return inner([])
         return self._loop_nest(shape, inner, prefix="o")
+
+    def _reduce_leading_axes(self, src, in_t, out_t, axes, spec, root, out_buf) -> list:
+        """Reduce over leading axes (column sums: bias gradients, batch statistics).
+
+        Accumulating along the outer axis into the output row keeps the inner loop
+        contiguous and vectorized; threads split the columns in blocks."""
+        g = self.g
+        anchor = self.grp.anchor
+        outer_shape, inner_shape = in_t.shape[:len(axes)], in_t.shape[len(axes):]
+        cols = dim_expr(num_elements(inner_shape))
+        rows = dim_expr(num_elements(outer_shape))
+        block = Const(COLUMN_BLOCK, INDEX)
+        jb, i = self.fresh("jb"), self.fresh("i")
+        extent = Binary("min", block, cols - Var(jb) * block)
+        dtype = out_t.dtype
+
+        def column_loop(make_body):
+            """A loop over this block's columns; make_body(col) builds the statements."""
+            j = self.fresh("j")
+            return Loop(j, extent, make_body(Var(jb) * block + Var(j)), "serial")
+
+        def acc_at(col):
+            return Load(out_buf, col, dtype)
+
+        init = column_loop(lambda col: [Store(out_buf, col, Const(spec.identity(dtype), dtype))])
+
+        def accumulate_body(col):
+            x = self.value_at(src, _unravel(Var(i), outer_shape) + _unravel(col, inner_shape))
+            return self._take_checks() + [Store(out_buf, col, spec.combine(acc_at(col), x))]
+
+        body = [init, Loop(i, rows, [column_loop(accumulate_body)], "serial")]
+        if spec.finalize is not None or self.grp.root != anchor:
+            def epilogue_body(col):
+                result = spec.finalize(acc_at(col), rows, dtype) if spec.finalize is not None else acc_at(col)
+                res_name = self.fresh("res")
+                self.anchor_value = {Value(anchor, 0): Var(res_name, dtype)}
+                value = self.value_at(root, _unravel(col, g.value_type(root).shape))
+                return [Let(res_name, result)] + self._take_checks() + [Store(out_buf, col, value)]
+            body.append(column_loop(epilogue_body))
+        nblocks = Binary("floordiv", cols + (COLUMN_BLOCK - 1), block)
+        return [Loop(jb, nblocks, body, "parallel")]
 
     # -- matmul ---------------------------------------------------------------------------
     def _matmul(self) -> list:
