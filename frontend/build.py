@@ -111,7 +111,7 @@ def replay(fetch_ops, feeds: dict, *, extra: Optional[dict] = None, handlers: Op
         if fed and len(fed) == len(op.outputs):
             continue
         handler = ctx.handlers.get(op.type) or _HANDLERS.get(op.type)
-        inputs = [ctx.values[t] for t in op.inputs]
+        inputs = [_value_of_input(ctx, t) for t in op.inputs]
         if handler is not None:
             outs = handler(ctx, op, inputs)
         else:
@@ -120,6 +120,14 @@ def replay(fetch_ops, feeds: dict, *, extra: Optional[dict] = None, handlers: Op
             if t not in ctx.values:
                 ctx.values[t] = v
     return ctx
+
+
+def _value_of_input(ctx: ReplayContext, t: Tensor) -> Value:
+    """A fed input's producer is not traversed (needed_ops stops at feeds): bind it on first use."""
+    v = ctx.values.get(t)
+    if v is None and t in ctx.feeds:
+        v = ctx.values[t] = ctx.add_parameter(t, ctx.feeds[t])
+    return ctx.values[t] if v is None else v
 
 
 def _replay_compiler_op(ctx: ReplayContext, op, inputs) -> list:
