@@ -62,14 +62,19 @@ def _freeze_attrs(attrs: dict):
     return Attrs({k: v for k, v in attrs.items()})
 
 
-def apply_op(op_type: str, inputs: Sequence, attrs: Optional[dict] = None, name: Optional[str] = None):
-    """Record or run one op. Returns a Tensor, or a list for multi-output ops."""
+def apply_op(op_type: str, inputs: Sequence, attrs: Optional[dict] = None, name: Optional[str] = None,
+             output_specs=None):
+    """Record or run one op. Returns a Tensor, or a list for multi-output ops.
+
+    `output_specs` ([(dtype, TensorShape)]) replaces static inference in graph mode: for ops
+    whose attrs are only known at replay (a Tensor-valued shape computed from a fed value)."""
     attrs = dict(attrs or {})
     if _graph_mode(inputs):
         g = _graph_of(inputs)
         inputs = [_capture(g, t) for t in inputs]
         loc = graph_mod.user_location(g.get_name_scope())
-        specs = infer_output_specs(op_type, inputs, attrs, loc=loc, name=name)
+        specs = output_specs if output_specs is not None else infer_output_specs(
+            op_type, inputs, attrs, loc=loc, name=name)
         op = g.create_op(op_type, inputs, attrs, specs, name=name, loc=loc)
         return op.outputs[0] if len(op.outputs) == 1 else list(op.outputs)
     from .eager import execute

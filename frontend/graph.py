@@ -131,7 +131,13 @@ class Graph:
         if self._finalized:
             raise RuntimeError("Graph is finalized and cannot be modified.")
         with self._lock:
-            op_name = self.unique_name(name or _default_name(type_))
+            if name and name.endswith("/"):
+                # TF: a name ending in '/' (a name scope's string) is used as is, not uniquified;
+                # op functions name their final op after the scope they opened.
+                op_name = name[:-1]
+                self._names.setdefault(op_name.lower(), 1)
+            else:
+                op_name = self.unique_name(name or _default_name(type_))
             control = []
             for deps in self._control_stack:
                 if deps is None:

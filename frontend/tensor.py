@@ -129,26 +129,28 @@ def _ops():
 
 
 class _TensorOperators:
-    """Operator overloads shared by symbolic and eager tensors (TF semantics)."""
+    """Operator overloads shared by symbolic and eager tensors (TF semantics).
+
+    Explicit names give TF's operator op names (`a + b` is 'add', `tf.add(a, b)` is 'Add')."""
 
     __array_priority__ = 100
 
-    def __add__(self, o): return _ops()[0].add(self, o)
-    def __radd__(self, o): return _ops()[0].add(o, self)
-    def __sub__(self, o): return _ops()[0].subtract(self, o)
-    def __rsub__(self, o): return _ops()[0].subtract(o, self)
-    def __mul__(self, o): return _ops()[0].multiply(self, o)
-    def __rmul__(self, o): return _ops()[0].multiply(o, self)
+    def __add__(self, o): return _ops()[0].add(self, o, name="add")
+    def __radd__(self, o): return _ops()[0].add(o, self, name="add")
+    def __sub__(self, o): return _ops()[0].subtract(self, o, name="sub")
+    def __rsub__(self, o): return _ops()[0].subtract(o, self, name="sub")
+    def __mul__(self, o): return _ops()[0].multiply(self, o, name="mul")
+    def __rmul__(self, o): return _ops()[0].multiply(o, self, name="mul")
     def __truediv__(self, o): return _ops()[0].truediv(self, o)
     def __rtruediv__(self, o): return _ops()[0].truediv(o, self)
     def __floordiv__(self, o): return _ops()[0].floordiv(self, o)
     def __rfloordiv__(self, o): return _ops()[0].floordiv(o, self)
-    def __mod__(self, o): return _ops()[0].floormod(self, o)
-    def __rmod__(self, o): return _ops()[0].floormod(o, self)
+    def __mod__(self, o): return _ops()[0].floormod(self, o, name="mod")
+    def __rmod__(self, o): return _ops()[0].floormod(o, self, name="mod")
     def __pow__(self, o): return _ops()[0].pow(self, o)
     def __rpow__(self, o): return _ops()[0].pow(o, self)
-    def __matmul__(self, o): return _ops()[0].matmul(self, o)
-    def __rmatmul__(self, o): return _ops()[0].matmul(o, self)
+    def __matmul__(self, o): return _ops()[0].matmul(self, o, name="matmul")
+    def __rmatmul__(self, o): return _ops()[0].matmul(o, self, name="matmul")
     def __neg__(self): return _ops()[0].negative(self)
     def __pos__(self): return self
     def __abs__(self): return _ops()[0].abs(self)
