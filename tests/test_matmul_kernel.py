@@ -223,13 +223,14 @@ def test_results_do_not_depend_on_thread_count():
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
-@pytest.mark.parametrize("shape", [(1, 1, 1), (37, 45, 2 * KC + 3), (5, 20, 0), (3, NC + 40, 2), (300, 17, 5)],
-                         ids=lambda s: "x".join(map(str, s)))
-def test_epilogue_runs_once_per_row_on_final_values(dtype, shape):
+@pytest.mark.parametrize("shape", [(1, 1, 1), (37, 45, 2 * KC + 3), (5, 20, 0), (3, NC + 40, 2), (13, NC + 40, 2),
+                                   (300, 17, 5), (7, 300, 40)], ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("b_transposed", [False, True], ids=["b", "bT"])
+def test_epilogue_runs_once_per_row_on_final_values(dtype, shape, b_transposed):
     rng = np.random.default_rng(5)
     m, n, k = shape
     batch = 2
-    a, b = _operand(rng, (batch, m, k), dtype), _operand(rng, (1, k, n), dtype)
+    a, b = _operand(rng, (batch, m, k), dtype), _operand(rng, (1, k, n), dtype, b_transposed)
     want = np.maximum(_reference(a, b), 0) + 1
     for nthreads in (1, 2, 3):
         got, counts = run(a, b, nthreads, epilogue=True, concurrent=nthreads == 2)
@@ -238,6 +239,25 @@ def test_epilogue_runs_once_per_row_on_final_values(dtype, shape):
             np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * max(k, 1))
         else:
             np.testing.assert_array_equal(got, want.astype(a.dtype))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 8, 9, 12])
+def test_direct_path_for_few_rows(dtype, m):
+    """M <= MR with unit-stride B rows skips packing: every row-count kernel, full and partial
+    column chunks, several K blocks, transposed A, broadcast batches, column split over threads."""
+    rng = np.random.default_rng(m)
+    for n, k, a_transposed in [(1, 1, False), (145, 37, False), (300, 50, True), (17, 3, True)]:
+        a = _operand(rng, (m, k), dtype, a_transposed)
+        b = _operand(rng, (k, n), dtype)
+        one, _ = run(a, b, 1)
+        _check(one, a, b)
+        for nthreads in (2, 3):
+            got, _ = run(a, b, nthreads, concurrent=nthreads == 2)
+            np.testing.assert_array_equal(got, one)
+    a, b = _operand(rng, (3, m, 21), dtype), _operand(rng, (1, 21, 70), dtype)
+    got, _ = run(a, b, 2)
+    _check(got, a, b)
 
 
 def test_helpers_are_prefixed_and_signature_is_exact():

@@ -57,8 +57,8 @@ class GemmTiling:
 # Tuned on AMD znver5 (AVX-512, 48 KiB L1d, 1 MiB L2 per core, 32 MiB L3); see benchmarks/bench_matmul.py.
 # MR x NR accumulators + NR/VL B vectors + 1 broadcast must fit the 32 zmm registers.
 TILINGS = {
-    "float32": GemmTiling(mr=12, vectors_per_row=2, vl=16, kc=384, mc=240, nc=4096),
-    "float64": GemmTiling(mr=12, vectors_per_row=2, vl=8, kc=384, mc=120, nc=2048),
+    "float32": GemmTiling(mr=12, vectors_per_row=2, vl=16, kc=512, mc=120, nc=4096),
+    "float64": GemmTiling(mr=12, vectors_per_row=2, vl=8, kc=256, mc=96, nc=2048),
 }
 
 _LLVM_TYPE = {"float32": "float", "float64": "double", "int8": "i8", "int16": "i16", "int32": "i32",
@@ -189,7 +189,8 @@ class _BlockedGemm:
         assert tiling.mc % tiling.mr == 0 and tiling.nc % tiling.nr == 0
 
     def build(self) -> str:
-        return "\n".join([self._micro_kernel(), self._pack_a(), self._pack_b(), self._driver()])
+        direct = [self._direct_kernel(rows, vecs) for rows, vecs in self._direct_variants()]
+        return "\n".join([self._micro_kernel(), self._pack_a(), self._pack_b(), *direct, self._driver()])
 
     # ---- micro-kernel: C[0:mv, 0:nv] (=|+=) Ap(MR x kc) * Bp(kc x NR) --------------------------
     def _micro_kernel(self) -> str:
@@ -368,7 +369,182 @@ class _BlockedGemm:
     def _zero(self) -> str:
         return "0.000000e+00"
 
+    # ---- direct path for M <= MR with unit-stride B rows (no packing) ------------------------------
+    _DIRECT_CHUNK_VECTORS = 8  # threads split columns in chunks of 8 vectors; every width divides it
+
+    @staticmethod
+    def _direct_k_block(rows: int) -> int:
+        """B rows streamed at once: few enough for the prefetchers to follow, enough that reloading
+        the C chunk between K blocks is cheap (measured on znver5: 8 for 1-2 rows, 16 above)."""
+        return 8 if rows <= 2 else 16
+
+    def _direct_variants(self) -> list[tuple[int, int]]:
+        """(rows, vectors per row) kernels; fewer rows get wider tiles so that enough independent
+        accumulators hide the FMA latency. M rows use the smallest kernel with rows >= M."""
+        return [(1, 8), (2, 8), (4, 4), (8, 2), (self.tl.mr, self.tl.vectors_per_row)]
+
+    def _direct_kernel(self, rows: int, vecs: int) -> str:
+        """C[0:mv, 0:ncols] (=|+=) A[0:mv, 0:kc] * B[0:kc, 0:ncols], A and B read in place (B: row
+        stride sbk, unit column stride), in column chunks of vecs vectors; only the last, partial
+        chunk uses masked loads and stores (masks in the hot loop would exhaust the 8 mask registers).
+        Rows >= mv repeat row mv-1 (in bounds) and are not stored. When accumulating, the
+        accumulators start from C, so every C element is a plain k-ordered sum over K blocks."""
+        t, vt, vl, size = self.t, self.vt, self.tl.vl, self.size
+        vs = self.vsuffix
+        width = vecs * vl
+        out = [f"define internal void @{self.fn}.direct{rows}(ptr %a, i64 %sam, i64 %sak, ptr %b, i64 %sbk, "
+               f"i64 %kc, ptr %c, i64 %ldc, i64 %mv, i64 %ncols, i1 %accumulate) noinline nounwind {{",
+               "entry:",
+               f"  %acc.ins = insertelement <{vl} x i1> poison, i1 %accumulate, i64 0",
+               f"  %acc.splat = shufflevector <{vl} x i1> %acc.ins, <{vl} x i1> poison, <{vl} x i32> zeroinitializer",
+               "  %last = sub i64 %mv, 1"]
+        for i in range(rows):
+            out.append(f"  %ri.{i} = call i64 @llvm.umin.i64(i64 {i}, i64 %last)")
+            out.append(f"  %roff.{i} = mul i64 %ri.{i}, %sam")
+            out.append(f"  %arow.{i} = getelementptr {t}, ptr %a, i64 %roff.{i}")
+            out.append(f"  %coff.{i} = mul i64 %ri.{i}, %ldc")
+            out.append(f"  %crow.{i} = getelementptr {t}, ptr %c, i64 %coff.{i}")
+        out.append("  br label %chunk")
+        out.append("chunk:")
+        out.append("  %jc = phi i64 [0, %entry], [%jc.next, %chunk.done]")
+        out.append("  %left = sub i64 %ncols, %jc")
+        out.append(f"  %bcol = getelementptr {t}, ptr %b, i64 %jc")
+        out.append(f"  %whole = icmp sge i64 %left, {width}")
+        out.append("  br i1 %whole, label %full.start, label %edge.start")
+
+        def tile(tag: str, masked: bool):
+            """One chunk: load C (or zero), k loop, store rows < mv."""
+            def load(ptr, mask):
+                if masked:
+                    return (f"call {vt} @llvm.masked.load.{vs}.p0(ptr align {size} {ptr}, <{vl} x i1> {mask}, "
+                            f"{vt} zeroinitializer)")
+                return f"load {vt}, ptr {ptr}, align {size}"
+            out.append(f"{tag}.start:")
+            if masked:
+                out.append(f"  %{tag}.nv.ins = insertelement <{vl} x i64> poison, i64 %left, i64 0")
+                out.append(f"  %{tag}.nv = shufflevector <{vl} x i64> %{tag}.nv.ins, <{vl} x i64> poison, "
+                           f"<{vl} x i32> zeroinitializer")
+                for j in range(vecs):
+                    lanes = ", ".join(f"i64 {j * vl + lane}" for lane in range(vl))
+                    out.append(f"  %{tag}.mask.{j} = icmp slt <{vl} x i64> <{lanes}>, %{tag}.nv")
+                    out.append(f"  %{tag}.lmask.{j} = and <{vl} x i1> %{tag}.mask.{j}, %acc.splat")
+            for i in range(rows):
+                for j in range(vecs):
+                    p = f"%{tag}.cp.{i}.{j}"
+                    out.append(f"  {p}.o = add i64 %jc, {j * vl}")
+                    out.append(f"  {p} = getelementptr {t}, ptr %crow.{i}, i64 {p}.o")
+                    if masked:
+                        out.append(f"  %{tag}.c0.{i}.{j} = {load(p, f'%{tag}.lmask.{j}')}")
+                    else:  # C is in bounds here: load it, keep it only when accumulating
+                        out.append(f"  %{tag}.cl.{i}.{j} = {load(p, None)}")
+                        out.append(f"  %{tag}.c0.{i}.{j} = select i1 %accumulate, {vt} %{tag}.cl.{i}.{j}, "
+                                   f"{vt} zeroinitializer")
+            out.append(f"  br label %{tag}.kloop")
+            out.append(f"{tag}.kloop:")
+            out.append(f"  %{tag}.k = phi i64 [0, %{tag}.start], [%{tag}.k.next, %{tag}.kloop]")
+            for i in range(rows):
+                for j in range(vecs):
+                    out.append(f"  %{tag}.acc.{i}.{j} = phi {vt} [%{tag}.c0.{i}.{j}, %{tag}.start], "
+                               f"[%{tag}.acc.{i}.{j}.n, %{tag}.kloop]")
+            out.append(f"  %{tag}.boff = mul i64 %{tag}.k, %sbk")
+            out.append(f"  %{tag}.brow = getelementptr {t}, ptr %bcol, i64 %{tag}.boff")
+            for j in range(vecs):
+                out.append(f"  %{tag}.bp.{j} = getelementptr {t}, ptr %{tag}.brow, i64 {j * vl}")
+                out.append(f"  %{tag}.bv.{j} = {load(f'%{tag}.bp.{j}', f'%{tag}.mask.{j}')}")
+            out.append(f"  %{tag}.aoff = mul i64 %{tag}.k, %sak")
+            for i in range(rows):
+                out.append(f"  %{tag}.ap.{i} = getelementptr {t}, ptr %arow.{i}, i64 %{tag}.aoff")
+                out.append(f"  %{tag}.as.{i} = load {t}, ptr %{tag}.ap.{i}, align {size}")
+                out.append(f"  %{tag}.ai.{i} = insertelement {vt} poison, {t} %{tag}.as.{i}, i64 0")
+                out.append(f"  %{tag}.av.{i} = shufflevector {vt} %{tag}.ai.{i}, {vt} poison, "
+                           f"<{vl} x i32> zeroinitializer")
+                for j in range(vecs):
+                    out.append(f"  %{tag}.acc.{i}.{j}.n = call {vt} @llvm.fma.{vs}({vt} %{tag}.av.{i}, "
+                               f"{vt} %{tag}.bv.{j}, {vt} %{tag}.acc.{i}.{j})")
+            out.append(f"  %{tag}.k.next = add nuw nsw i64 %{tag}.k, 1")
+            out.append(f"  %{tag}.kmore = icmp ult i64 %{tag}.k.next, %kc")
+            out.append(f"  br i1 %{tag}.kmore, label %{tag}.kloop, label %{tag}.row.0")
+            for i in range(rows):
+                out.append(f"{tag}.row.{i}:")
+                for j in range(vecs):
+                    acc, p = f"%{tag}.acc.{i}.{j}.n", f"%{tag}.cp.{i}.{j}"
+                    if masked:
+                        out.append(f"  call void @llvm.masked.store.{vs}.p0({vt} {acc}, ptr align {size} {p}, "
+                                   f"<{vl} x i1> %{tag}.mask.{j})")
+                    else:
+                        out.append(f"  store {vt} {acc}, ptr {p}, align {size}")
+                if i + 1 < rows:
+                    out.append(f"  %{tag}.more.{i} = icmp ult i64 {i + 1}, %mv")
+                    out.append(f"  br i1 %{tag}.more.{i}, label %{tag}.row.{i + 1}, label %chunk.done")
+                else:
+                    out.append("  br label %chunk.done")
+
+        tile("full", masked=False)
+        tile("edge", masked=True)
+        out.append("chunk.done:")
+        out.append(f"  %jc.next = add i64 %jc, {width}")
+        out.append("  %cmore = icmp slt i64 %jc.next, %ncols")
+        out.append("  br i1 %cmore, label %chunk, label %done")
+        out.append("done:")
+        out.append("  ret void")
+        out.append("}")
+        out.append("")
+        return "\n".join(out)
+
+    def _direct_path(self, w: _FunctionWriter) -> None:
+        """Driver of the direct kernels: units are whole batches (all M rows). K is walked in short
+        blocks so that only a few B rows stream at once (prefetcher friendly) while the C chunk
+        stays in L1 between blocks."""
+        t, vl = self.t, self.tl.vl
+        u0, u1, c0, c1 = self._thread_ranges(w, "%batch", self._DIRECT_CHUNK_VECTORS * vl)
+        with w.loop(u0, u1, 1, "db") as b:
+            a_b = w.gep(t, "%A", w.mul(b, "%sab"))
+            b_b = w.gep(t, w.gep(t, "%B", w.mul(b, "%sbb")), c0)
+            c_b = w.gep(t, "%C", w.mul(w.mul(b, "%M"), "%N"))
+            no_k = w.cmp("sle", "%K", 0)
+            with w.if_(no_k):
+                self._zero_rows(w, c_b, b, "0", "%M", c0, c1)
+            with w.if_(w(f"xor i1 {no_k}, true")):
+                below = 0
+                c_cols = w.gep(t, c_b, c0)
+                ncols = w.sub(c1, c0)
+                for rows, _ in self._direct_variants():
+                    fits = w(f"and i1 {w.cmp('sgt', '%M', below)}, {w.cmp('sle', '%M', rows)}")
+                    with w.if_(fits):
+                        kb = self._direct_k_block(rows)
+                        with w.loop(0, "%K", kb, "dk") as pc:
+                            kc = w.min(kb, w.sub("%K", pc))
+                            accumulate = w.cmp("sgt", pc, 0)
+                            a_k = w.gep(t, a_b, w.mul(pc, "%sak"))
+                            b_k = w.gep(t, b_b, w.mul(pc, "%sbk"))
+                            w.op(f"call void @{self.fn}.direct{rows}(ptr {a_k}, i64 %sam, i64 %sak, "
+                                 f"ptr {b_k}, i64 %sbk, i64 {kc}, ptr {c_cols}, i64 %N, i64 %M, i64 {ncols}, "
+                                 f"i1 {accumulate})")
+                    below = rows
+                if self.epilogue is not None:
+                    w.op(f"call void @{self.epilogue}(ptr %ctx, i64 {b}, i64 0, i64 %M)")
+
     # ---- driver: thread split, cache blocking, epilogue ------------------------------------------
+    def _thread_ranges(self, w, units, width):
+        """This thread's [u0, u1) of `units` and columns [c0, c1) (split in multiples of `width`).
+        Rows are split unless there is no epilogue and there are more column chunks than units
+        (skinny M, e.g. a batch-1 dense layer): then columns are."""
+        u0, u1 = _split(w, units, "%tid", "%nthreads")
+        c0, c1 = "0", "%N"
+        if self.epilogue is None:
+            chunks = _ceil_div(w, "%N", width)
+            by_cols = w(f"and i1 {w.cmp('sgt', '%nthreads', 1)}, {w.cmp('sgt', chunks, units)}")
+            p0, p1 = _split(w, chunks, "%tid", "%nthreads")
+            u0 = w(f"select i1 {by_cols}, i64 0, i64 {u0}")
+            u1 = w(f"select i1 {by_cols}, i64 {units}, i64 {u1}")
+            c0 = w(f"select i1 {by_cols}, i64 {w.mul(p0, width)}, i64 0")
+            c1 = w(f"select i1 {by_cols}, i64 {w.min(w.mul(p1, width), '%N')}, i64 %N")
+        idle = w(f"or i1 {w.cmp('sge', u0, u1)}, {w.cmp('sge', c0, c1)}")
+        with w.if_(idle):
+            w.op("ret void")
+            w.start_block(w.label("dead"))
+        return u0, u1, c0, c1
+
     def _driver(self) -> str:
         tl, t, size = self.tl, self.t, self.size
         mr, nr = tl.mr, tl.nr
@@ -378,23 +554,17 @@ class _BlockedGemm:
         with w.if_(empty):
             w.op("ret void")
             w.start_block(w.label("dead"))
-        row_panels = _ceil_div(w, "%M", mr)
-        units = w.mul("%batch", row_panels)
-        col_panels = _ceil_div(w, "%N", nr)
-        u0, u1 = _split(w, units, "%tid", "%nthreads")
-        c0, c1 = "0", "%N"
-        if self.epilogue is None:
-            # Skinny problems (few row panels, many column panels) split columns instead.
-            by_cols = w(f"and i1 {w.cmp('sgt', '%nthreads', 1)}, {w.cmp('sgt', col_panels, units)}")
-            p0, p1 = _split(w, col_panels, "%tid", "%nthreads")
-            u0 = w(f"select i1 {by_cols}, i64 0, i64 {u0}")
-            u1 = w(f"select i1 {by_cols}, i64 {units}, i64 {u1}")
-            c0 = w(f"select i1 {by_cols}, i64 {w.mul(p0, nr)}, i64 0")
-            c1 = w(f"select i1 {by_cols}, i64 {w.min(w.mul(p1, nr), '%N')}, i64 %N")
-        idle = w(f"or i1 {w.cmp('sge', u0, u1)}, {w.cmp('sge', c0, c1)}")
-        with w.if_(idle):
+        # At most MR rows and unit-stride B rows: packing would cost more than the product itself
+        # (and pad M up to MR), so stream A and B directly.
+        direct = w(f"and i1 {w.cmp('sle', '%M', mr)}, {w.cmp('eq', '%sbn', 1)}")
+        with w.if_(direct):
+            self._direct_path(w)
             w.op("ret void")
             w.start_block(w.label("dead"))
+
+        row_panels = _ceil_div(w, "%M", mr)
+        units = w.mul("%batch", row_panels)
+        u0, u1, c0, c1 = self._thread_ranges(w, units, nr)
 
         # Per-thread packing buffers, 64-byte aligned (aligned_alloc needs a multiple of 64 bytes).
         kc_max = w.max(w.min(tl.kc, "%K"), 1)
