@@ -1,0 +1,350 @@
+"""Executable: one compiled graph, callable with numpy arrays.
+
+The hot path is built for tiny graphs (a few microseconds per call): everything that depends
+only on the signature is precomputed, everything that depends on the input shapes is cached
+per shape tuple (dims table, output shapes, pointer table, temp arena), per Python thread, so
+two threads can call one Executable at the same time.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import queue
+import threading
+
+import numpy as np
+
+from .native import NativeCode
+
+_ENTRY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+                          ctypes.c_int64, ctypes.c_void_p)
+_addressof = ctypes.addressof
+_char_from_buffer = ctypes.c_char.from_buffer
+_ARENA_ALIGN = 64
+# Below this much estimated work (bytes moved + flops) one thread is faster: waking a worker
+# costs tens of microseconds.
+MIN_PARALLEL_WORK = float(os.environ.get("FUSEFLOW_MIN_PARALLEL_WORK", 1 << 20))
+
+
+class ExecutionError(RuntimeError):
+    """A runtime check in the compiled code failed (e.g. an index out of range)."""
+
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.code = code
+
+
+# ----------------------------------------------------------------------------- dims
+def _decode(code):
+    """JSON lists back to tuples: ["mul", ["sym", "b"], ["const", 2]] -> ('mul', ('sym','b'), ('const',2))."""
+    return tuple(_decode(a) if isinstance(a, (list, tuple)) else a for a in code)
+
+
+def evaluate_dim(code, env: dict) -> int:
+    kind = code[0]
+    if kind == "const":
+        return code[1]
+    if kind == "sym":
+        return env[code[1]]
+    a, b = evaluate_dim(code[1], env), evaluate_dim(code[2], env)
+    if kind == "mul":
+        return a * b
+    if kind == "add":
+        return a + b
+    if kind == "floordiv":
+        return a // b if b else 0
+    raise ValueError(f"unknown dim expression {code!r}")
+
+
+def format_dim(code) -> str:
+    kind = code[0]
+    if kind in ("const", "sym"):
+        return str(code[1])
+    op = {"mul": "*", "add": "+", "floordiv": "//"}.get(kind, kind)
+    return f"({format_dim(code[1])}{op}{format_dim(code[2])})"
+
+
+def _format_shape(codes) -> str:
+    return "[" + ", ".join(format_dim(c) for c in codes) + "]"
+
+
+class _TensorSpec:
+    __slots__ = ("name", "dtype", "shape", "rank", "alias")
+
+    def __init__(self, d: dict):
+        self.name = d["name"]
+        self.dtype = np.dtype(np.bool_ if d["dtype"] == "bool" else d["dtype"])
+        self.shape = [_decode(c) for c in d["shape"]]
+        self.rank = len(self.shape)
+        self.alias = d.get("alias_input")
+
+
+# ----------------------------------------------------------------------------- threads
+class _Worker:
+    """A persistent thread that runs one native call at a time for the caller."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.jobs = queue.SimpleQueue()
+        self.results = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._loop, name="fuseflow-worker", daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        while True:
+            fn, args = self.jobs.get()
+            try:
+                self.results.put(fn(*args))
+            except BaseException as e:  # never let the caller wait forever
+                self.results.put(e)
+
+
+_WORKERS: list = []
+_WORKERS_LOCK = threading.Lock()
+
+
+def _workers(n: int) -> list:
+    with _WORKERS_LOCK:
+        while len(_WORKERS) < n:
+            _WORKERS.append(_Worker())
+        return _WORKERS[:n]
+
+
+def default_threads() -> int:
+    env = os.environ.get("FUSEFLOW_NUM_THREADS")
+    if env:
+        return max(1, int(env))
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+# ----------------------------------------------------------------------------- plans
+class _Plan:
+    """Everything one set of input shapes determines, for one Python thread."""
+    __slots__ = ("table", "table_addr", "dims", "dims_addr", "outputs", "barrier", "barrier_addr",
+                 "arena", "nthreads", "nin")
+
+
+class Executable:
+    """Native code plus its signature. `exe(*arrays) -> list of output arrays`."""
+
+    def __init__(self, object_bytes: bytes, signature: dict, *, num_threads: int | None = None):
+        self.signature = signature
+        self.name = signature["name"]
+        self.object_bytes = bytes(object_bytes)
+        self._code = NativeCode(self.object_bytes)
+        self._addr = self._code.address(signature["entry"])
+        self._fn = _ENTRY(self._addr)
+        self._inputs = [_TensorSpec(d) for d in signature["inputs"]]
+        self._outputs = [_TensorSpec(d) for d in signature["outputs"]]
+        self._temps = [_TensorSpec(d) for d in signature["temps"]]
+        self._symbols = list(signature["symbols"])
+        self._errors = {int(k): v for k, v in signature.get("errors", {}).items()}
+        self._work = float(signature.get("parallel_work", 0.0))
+        self._barrier_slots = int(signature.get("barrier_slots", 8))
+        self._nin = len(self._inputs)
+        self._in_dtypes = [s.dtype for s in self._inputs]
+        self._base_elems = self._elements({s: 1 for s in self._symbols})
+        self.num_threads = num_threads
+        self._tls = threading.local()
+
+    def __repr__(self):
+        ins = ", ".join(f"{s.name}: {s.dtype}{_format_shape(s.shape)}" for s in self._inputs)
+        outs = ", ".join(f"{s.dtype}{_format_shape(s.shape)}" for s in self._outputs)
+        return f"<Executable {self.name}({ins}) -> ({outs})>"
+
+    @property
+    def input_names(self) -> list:
+        return [s.name for s in self._inputs]
+
+    # ------------------------------------------------------------------------- calling
+    def __call__(self, *arrays, out=None):
+        if len(arrays) != self._nin:
+            raise TypeError(f"{self.name}: expected {self._nin} inputs "
+                            f"({', '.join(self.input_names)}), got {len(arrays)}")
+        arrs = list(arrays)
+        dtypes = self._in_dtypes
+        for i in range(self._nin):
+            a = arrs[i]
+            if type(a) is not np.ndarray or a.dtype is not dtypes[i] and a.dtype != dtypes[i]:
+                arrs[i] = a = self._convert(i, a)
+            if not a.flags.c_contiguous or not a.flags.aligned:
+                arrs[i] = np.ascontiguousarray(a)
+        key = tuple([a.shape for a in arrs])
+        plans = getattr(self._tls, "plans", None)
+        if plans is None:
+            plans = self._tls.plans = {}
+        plan = plans.get(key)
+        if plan is None:
+            plan = plans[key] = self._make_plan(arrs)
+        table = plan.table
+        ptrs = []
+        for i in range(self._nin):
+            ptrs.append(_pointer(arrs[i]))
+        for i in range(self._nin):
+            table[i] = ptrs[i]
+        results = []
+        nin = self._nin
+        for j, (shape, dtype, alias) in enumerate(plan.outputs):
+            if alias is None:
+                o = np.empty(shape, dtype)
+                table[nin + j] = _pointer(o)
+            else:
+                o = arrs[alias]
+                if not o.flags.writeable or ptrs.count(ptrs[alias]) > 1:
+                    o = arrs[alias] = o.copy()  # never write through a read-only or shared buffer
+                    table[alias] = table[nin + j] = _pointer(o)
+                else:
+                    table[nin + j] = ptrs[alias]
+            results.append(o)
+        if out is not None:
+            raise TypeError(f"{self.name}: `out=` is not supported; outputs are fresh arrays")
+        status = self._run(plan)
+        if status:
+            raise ExecutionError(self._errors.get(status, f"{self.name}: runtime check failed (code {status})"),
+                                 status)
+        return results
+
+    def _run(self, plan) -> int:
+        n = plan.nthreads
+        if n <= 1:
+            return self._fn(plan.table_addr, plan.dims_addr, 0, 1, plan.barrier_addr)
+        workers = _workers(n - 1)
+        taken = []
+        for w in workers:
+            if w.lock.acquire(blocking=False):
+                taken.append(w)
+            else:
+                break
+        if len(taken) != n - 1:  # another call owns the workers: run alone (same results)
+            for w in taken:
+                w.lock.release()
+            return self._fn(plan.table_addr, plan.dims_addr, 0, 1, plan.barrier_addr)
+        ctypes.memset(plan.barrier_addr, 0, 8 * self._barrier_slots)
+        try:
+            for t, w in enumerate(taken, start=1):
+                w.jobs.put((self._fn, (plan.table_addr, plan.dims_addr, t, n, plan.barrier_addr)))
+            status = self._fn(plan.table_addr, plan.dims_addr, 0, n, plan.barrier_addr)
+            for w in taken:
+                r = w.results.get()
+                if isinstance(r, BaseException):
+                    raise r
+                status = status or r
+        finally:
+            for w in taken:
+                w.lock.release()
+        return status
+
+    # ------------------------------------------------------------------------- validation
+    def _convert(self, i: int, a):
+        spec = self._inputs[i]
+        label = f"{self.name}: input {i} ({spec.name!r})"
+        if isinstance(a, np.ndarray) or isinstance(a, np.generic):
+            raise TypeError(f"{label}: expected dtype {spec.dtype.name}, got {a.dtype.name}")
+        try:
+            src = np.asarray(a)
+        except (ValueError, TypeError) as e:
+            raise TypeError(f"{label}: cannot convert {type(a).__name__} to an array: {e}") from None
+        target = spec.dtype
+        ok = {("b", "b"), ("i", "i"), ("i", "u"), ("i", "f"), ("f", "f"), ("b", "i"), ("b", "u"),
+              ("b", "f")}
+        if src.dtype.kind == "u":
+            ok.add(("u", target.kind))
+        if (src.dtype.kind, target.kind) not in ok:
+            raise TypeError(f"{label}: expected dtype {target.name}, got {type(a).__name__} of "
+                            f"{src.dtype.name} values, which do not convert safely")
+        with np.errstate(all="ignore"):
+            conv = src.astype(target)
+        if target.kind in "iu" and src.size and not np.array_equal(conv, src):
+            raise ValueError(f"{label}: values {a!r} do not fit in {target.name}")
+        return conv
+
+    def _make_plan(self, arrs) -> _Plan:
+        env = self._bind(arrs)
+        plan = _Plan()
+        plan.nin = self._nin
+        n_tab = self._nin + len(self._outputs) + len(self._temps)
+        plan.table = (ctypes.c_void_p * max(n_tab, 1))()
+        plan.table_addr = _addressof(plan.table)
+        plan.dims = (ctypes.c_int64 * max(len(self._symbols), 1))(*[env[s] for s in self._symbols])
+        plan.dims_addr = _addressof(plan.dims)
+        plan.barrier = (ctypes.c_int64 * self._barrier_slots)()
+        plan.barrier_addr = _addressof(plan.barrier)
+        plan.outputs = [(tuple(evaluate_dim(c, env) for c in s.shape), s.dtype, s.alias) for s in self._outputs]
+        offsets, total = [], 0
+        for s in self._temps:
+            nbytes = int(np.prod([evaluate_dim(c, env) for c in s.shape], dtype=np.int64)) * s.dtype.itemsize
+            offsets.append(total)
+            total += -(-max(nbytes, 1) // _ARENA_ALIGN) * _ARENA_ALIGN
+        plan.arena = np.empty(total + _ARENA_ALIGN, np.uint8)
+        base = plan.arena.__array_interface__["data"][0]
+        base += -base % _ARENA_ALIGN
+        for k, off in enumerate(offsets):
+            plan.table[self._nin + len(self._outputs) + k] = base + off
+        plan.nthreads = self._threads_for(env)
+        return plan
+
+    def _threads_for(self, env) -> int:
+        n = self.num_threads if self.num_threads is not None else default_threads()
+        if n <= 1 or self._work <= 0:
+            return 1
+        if self.num_threads is None:
+            scale = self._elements(env) / max(self._base_elems, 1)
+            if self._work * scale < MIN_PARALLEL_WORK:
+                return 1
+        return n
+
+    def _elements(self, env) -> int:
+        total = 0
+        for s in self._inputs + self._outputs + self._temps:
+            n = 1
+            for c in s.shape:
+                n *= evaluate_dim(c, env)
+            total += n * s.dtype.itemsize
+        return total
+
+    def _bind(self, arrs) -> dict:
+        env = {}
+        for i, (spec, a) in enumerate(zip(self._inputs, arrs)):
+            if a.ndim != spec.rank:
+                raise ValueError(f"{self.name}: input {i} ({spec.name!r}) must have rank {spec.rank} "
+                                 f"(shape {_format_shape(spec.shape)}), got shape {a.shape}")
+            for axis, (code, n) in enumerate(zip(spec.shape, a.shape)):
+                if code[0] == "const" and code[1] != n:
+                    raise ValueError(f"{self.name}: input {i} ({spec.name!r}) must have shape "
+                                     f"{_format_shape(spec.shape)}, got {a.shape} (dimension {axis} is "
+                                     f"{n}, expected {code[1]})")
+                if code[0] == "sym":
+                    if code[1] in env and env[code[1]] != n:
+                        raise ValueError(f"{self.name}: input {i} ({spec.name!r}) has shape {a.shape} but "
+                                         f"dimension {axis} is the size {code[1]!r}, already bound to "
+                                         f"{env[code[1]]} by an earlier input")
+                    env[code[1]] = n
+        for i, (spec, a) in enumerate(zip(self._inputs, arrs)):  # derived dims, e.g. (2*b,)
+            for axis, (code, n) in enumerate(zip(spec.shape, a.shape)):
+                if code[0] in ("const", "sym"):
+                    continue
+                if code[0] == "mul" and code[1][0] == "sym" and code[2][0] == "const" and code[1][1] not in env:
+                    c = code[2][1]
+                    if c and n % c == 0:
+                        env[code[1][1]] = n // c
+                try:
+                    want = evaluate_dim(code, env)
+                except KeyError:
+                    raise ValueError(f"{self.name}: cannot determine the size symbols of dimension {axis} "
+                                     f"{format_dim(code)} of input {i} ({spec.name!r})") from None
+                if want != n:
+                    raise ValueError(f"{self.name}: input {i} ({spec.name!r}) has shape {a.shape}; dimension "
+                                     f"{axis} must be {format_dim(code)} = {want}")
+        missing = [s for s in self._symbols if s not in env]
+        if missing:
+            raise ValueError(f"{self.name}: size symbols {missing} are not determined by the input shapes")
+        return env
+
+
+def _pointer(a: np.ndarray) -> int:
+    """Data address of a C-contiguous array; the buffer protocol is ~5x faster than
+    __array_interface__ but needs a writable, non-empty buffer."""
+    try:
+        return _addressof(_char_from_buffer(a))
+    except (TypeError, ValueError, BufferError):
+        return a.__array_interface__["data"][0]
