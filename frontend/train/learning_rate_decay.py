@@ -1,0 +1,110 @@
+"""TF1 learning-rate schedules (`tf.train.exponential_decay`, ...): tensors of the global step.
+
+Same formulas and dtypes as TF: everything is cast to the learning rate's dtype (float32 for
+Python floats) before the arithmetic, e.g.
+    exponential_decay = lr * decay_rate ^ (step / decay_steps)   (floor of the ratio if staircase)
+"""
+from __future__ import annotations
+
+import math
+
+from . import _ops
+
+
+def _check_step(global_step, fn):
+    if global_step is None:
+        raise ValueError(f"global_step is required for {fn}.")
+
+
+def _lr_tensor(learning_rate):
+    t = _ops.tensor(learning_rate)
+    if not t.dtype.is_floating:
+        t = _ops.cast(t, "float32")
+    return t
+
+
+def exponential_decay(learning_rate, global_step, decay_steps, decay_rate, staircase=False, name=None):
+    _check_step(global_step, "exponential_decay")
+    lr = _lr_tensor(learning_rate)
+    dtype = lr.dtype
+    p = _ops.div(_ops.tensor(global_step, dtype), _ops.tensor(decay_steps, dtype))
+    if staircase:
+        p = _ops.floor(p)
+    return _ops.mul(lr, _ops.pow_(_ops.tensor(decay_rate, dtype), p), name=name or "ExponentialDecay")
+
+
+def natural_exp_decay(learning_rate, global_step, decay_steps, decay_rate, staircase=False, name=None):
+    _check_step(global_step, "natural_exp_decay")
+    lr = _lr_tensor(learning_rate)
+    dtype = lr.dtype
+    p = _ops.div(_ops.tensor(global_step, dtype), _ops.tensor(decay_steps, dtype))
+    if staircase:
+        p = _ops.floor(p)
+    exponent = _ops.exp(_ops.mul(_ops.neg(_ops.tensor(decay_rate, dtype)), p))
+    return _ops.mul(lr, exponent, name=name or "NaturalExpDecay")
+
+
+def inverse_time_decay(learning_rate, global_step, decay_steps, decay_rate, staircase=False, name=None):
+    _check_step(global_step, "inverse_time_decay")
+    lr = _lr_tensor(learning_rate)
+    dtype = lr.dtype
+    p = _ops.div(_ops.tensor(global_step, dtype), _ops.tensor(decay_steps, dtype))
+    if staircase:
+        p = _ops.floor(p)
+    denom = _ops.add(_ops.const(1, dtype), _ops.mul(_ops.tensor(decay_rate, dtype), p))
+    return _ops.div(lr, denom, name=name or "InverseTimeDecay")
+
+
+def polynomial_decay(learning_rate, global_step, decay_steps, end_learning_rate=0.0001, power=1.0,
+                     cycle=False, name=None):
+    _check_step(global_step, "polynomial_decay")
+    lr = _lr_tensor(learning_rate)
+    dtype = lr.dtype
+    end_lr = _ops.tensor(end_learning_rate, dtype)
+    step = _ops.tensor(global_step, dtype)
+    steps = _ops.tensor(decay_steps, dtype)
+    if cycle:
+        ratio = _ops.ceil(_ops.div(step, steps))
+        multiplier = _ops.select(_ops.equal(step, _ops.const(0, dtype)), _ops.const(1, dtype), ratio)
+        steps = _ops.mul(steps, multiplier)
+    else:
+        step = _ops.minimum(step, steps)
+    p = _ops.div(step, steps)
+    decayed = _ops.mul(_ops.sub(lr, end_lr), _ops.pow_(_ops.sub(_ops.const(1, dtype), p), _ops.tensor(power, dtype)))
+    return _ops.add(decayed, end_lr, name=name or "PolynomialDecay")
+
+
+def cosine_decay(learning_rate, global_step, decay_steps, alpha=0.0, name=None):
+    _check_step(global_step, "cosine_decay")
+    lr = _lr_tensor(learning_rate)
+    dtype = lr.dtype
+    steps = _ops.tensor(decay_steps, dtype)
+    step = _ops.minimum(_ops.tensor(global_step, dtype), steps)
+    fraction = _ops.div(step, steps)
+    cosine = _ops.mul(_ops.const(0.5, dtype),
+                      _ops.add(_ops.const(1, dtype), _ops.cos(_ops.mul(_ops.const(math.pi, dtype), fraction))))
+    a = _ops.const(alpha, dtype)
+    decayed = _ops.add(_ops.mul(_ops.sub(_ops.const(1, dtype), a), cosine), a)
+    return _ops.mul(lr, decayed, name=name or "CosineDecay")
+
+
+def piecewise_constant(x, boundaries, values, name=None):
+    """values[0] for x <= boundaries[0], values[i] for boundaries[i-1] < x <= boundaries[i],
+    values[-1] for x > boundaries[-1]."""
+    if len(boundaries) != len(values) - 1:
+        raise ValueError("The length of boundaries should be 1 less than the length of values")
+    x = _ops.tensor(x)
+    vals = [_ops.tensor(v) for v in values]
+    dtype = vals[0].dtype
+    vals = [_ops.cast(v, dtype) for v in vals]
+    bounds = [_ops.tensor(b, x.dtype) for b in boundaries]
+    # Walk from the last interval back so the first matching predicate wins, as tf.case does.
+    result = vals[-1]
+    for b, v in reversed(list(zip(bounds, vals[:-1]))):
+        result = _ops.select(_ops.less_equal(x, b), v, result)
+    if name:
+        result = _ops.add(result, _ops.const(0, dtype), name=name)
+    return result
+
+
+piecewise_constant_decay = piecewise_constant

@@ -1,0 +1,187 @@
+"""TF1 optimizers with TF's update rules, written as TF's kernels (training_ops.cc) compute them.
+
+All hyper-parameters are float tensors of the variable's dtype and every intermediate is
+computed in that dtype, as the kernels do (so `1 - beta1` is the float32 difference, not
+the double one). Defaults and slot initial values are TF1's:
+
+    GradientDescent  var -= grad * lr
+    Momentum         accum = accum * momentum + grad
+                     var -= accum * lr                                  (use_nesterov=False)
+                     var -= grad * lr + accum * momentum * lr           (use_nesterov=True)
+    Adagrad          accum += grad^2 (accum starts at initial_accumulator_value=0.1)
+                     var -= grad * lr * rsqrt(accum)
+    RMSProp          ms += (grad^2 - ms) * (1 - decay)            (ms starts at 1.0)
+                     [centered: mg += (grad - mg) * (1 - decay); denom = ms - mg^2 + eps]
+                     mom = mom * momentum + grad * lr / sqrt(ms + eps)
+                     var -= mom                                   (decay=0.9, momentum=0, eps=1e-10)
+    Adam             alpha = lr * sqrt(1 - beta2^t) / (1 - beta1^t)
+                     m += (grad - m) * (1 - beta1);  v += (grad^2 - v) * (1 - beta2)
+                     var -= m * alpha / (sqrt(v) + epsilon)       (epsilon=1e-8, outside the sqrt)
+                     beta1_power *= beta1, beta2_power *= beta2 after the updates
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _ops
+from .optimizer import Optimizer, _control_deps, _var_dtype
+
+
+def _f(value, dtype):
+    """A Python hyper-parameter as the kernel sees it: a scalar of the variable's dtype."""
+    return np.asarray(value, dtype=dtype.np)
+
+
+class GradientDescentOptimizer(Optimizer):
+    def __init__(self, learning_rate, use_locking=False, name="GradientDescent"):
+        super().__init__(use_locking, name)
+        self._learning_rate = learning_rate
+
+    def _apply_dense(self, grad, var):
+        lr = self._hyper(self._learning_rate, _var_dtype(var), "learning_rate")
+        return var.assign_sub(_ops.mul(grad, lr))
+
+
+class MomentumOptimizer(Optimizer):
+    def __init__(self, learning_rate, momentum, use_locking=False, name="Momentum", use_nesterov=False):
+        super().__init__(use_locking, name)
+        self._learning_rate = learning_rate
+        self._momentum = momentum
+        self._use_nesterov = use_nesterov
+
+    def _create_slots(self, var_list):
+        for v in var_list:
+            self._zeros_slot(v, "momentum", self._name)
+
+    def _apply_dense(self, grad, var):
+        dtype = _var_dtype(var)
+        lr = self._hyper(self._learning_rate, dtype, "learning_rate")
+        momentum = self._hyper(self._momentum, dtype, "momentum")
+        accum = self.get_slot(var, "momentum")
+        new_accum = _ops.add(_ops.mul(accum, momentum), grad)
+        upd_accum = accum.assign(new_accum)
+        with _control_deps([_ops.as_op(upd_accum)]):
+            if self._use_nesterov:
+                delta = _ops.add(_ops.mul(grad, lr), _ops.mul(_ops.mul(new_accum, momentum), lr))
+            else:
+                delta = _ops.mul(new_accum, lr)
+            return var.assign_sub(delta)
+
+
+class AdagradOptimizer(Optimizer):
+    def __init__(self, learning_rate, initial_accumulator_value=0.1, use_locking=False, name="Adagrad"):
+        if initial_accumulator_value <= 0.0:
+            raise ValueError("initial_accumulator_value must be positive: %s" % initial_accumulator_value)
+        super().__init__(use_locking, name)
+        self._learning_rate = learning_rate
+        self._initial_accumulator_value = initial_accumulator_value
+
+    def _create_slots(self, var_list):
+        for v in var_list:
+            self._constant_slot(v, self._initial_accumulator_value, "accumulator", self._name)
+
+    def _apply_dense(self, grad, var):
+        lr = self._hyper(self._learning_rate, _var_dtype(var), "learning_rate")
+        acc = self.get_slot(var, "accumulator")
+        new_acc = _ops.add(acc, _ops.square(grad))
+        upd = acc.assign(new_acc)
+        with _control_deps([_ops.as_op(upd)]):
+            return var.assign_sub(_ops.mul(_ops.mul(grad, lr), _ops.rsqrt(new_acc)))
+
+
+class RMSPropOptimizer(Optimizer):
+    def __init__(self, learning_rate, decay=0.9, momentum=0.0, epsilon=1e-10, use_locking=False,
+                 centered=False, name="RMSProp"):
+        super().__init__(use_locking, name)
+        self._learning_rate = learning_rate
+        self._decay = decay
+        self._momentum = momentum
+        self._epsilon = epsilon
+        self._centered = centered
+
+    def _create_slots(self, var_list):
+        for v in var_list:
+            self._constant_slot(v, 1.0, "rms", self._name)
+            if self._centered:
+                self._zeros_slot(v, "mg", self._name)
+            self._zeros_slot(v, "momentum", self._name)
+
+    def _apply_dense(self, grad, var):
+        dtype = _var_dtype(var)
+        lr = self._hyper(self._learning_rate, dtype, "learning_rate")
+        rho = self._hyper(self._decay, dtype, "decay")
+        momentum = self._hyper(self._momentum, dtype, "momentum")
+        eps = self._hyper(self._epsilon, dtype, "epsilon")
+        one_minus_rho = _ops.sub(_ops.const(1, dtype), rho)
+        ms = self.get_slot(var, "rms")
+        mom = self.get_slot(var, "momentum")
+        new_ms = _ops.add(ms, _ops.mul(_ops.sub(_ops.square(grad), ms), one_minus_rho))
+        updates = [ms.assign(new_ms)]
+        if self._centered:
+            mg = self.get_slot(var, "mg")
+            new_mg = _ops.add(mg, _ops.mul(_ops.sub(grad, mg), one_minus_rho))
+            updates.append(mg.assign(new_mg))
+            denom = _ops.add(_ops.sub(new_ms, _ops.square(new_mg)), eps)
+        else:
+            denom = _ops.add(new_ms, eps)
+        new_mom = _ops.add(_ops.mul(mom, momentum), _ops.div(_ops.mul(grad, lr), _ops.sqrt(denom)))
+        updates.append(mom.assign(new_mom))
+        with _control_deps([_ops.as_op(u) for u in updates]):
+            return var.assign_sub(new_mom)
+
+
+class AdamOptimizer(Optimizer):
+    def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8, use_locking=False, name="Adam"):
+        super().__init__(use_locking, name)
+        self._lr = learning_rate
+        self._beta1 = beta1
+        self._beta2 = beta2
+        self._epsilon = epsilon
+
+    def _get_beta_accumulators(self):
+        return self._get_non_slot_variable("beta1_power"), self._get_non_slot_variable("beta2_power")
+
+    def _create_slots(self, var_list):
+        first_var = min(var_list, key=lambda x: x.name)
+        self._create_non_slot_variable(initial_value=_beta_init(self._beta1, first_var), name="beta1_power",
+                                       colocate_with=first_var)
+        self._create_non_slot_variable(initial_value=_beta_init(self._beta2, first_var), name="beta2_power",
+                                       colocate_with=first_var)
+        for v in var_list:
+            self._zeros_slot(v, "m", self._name)
+            self._zeros_slot(v, "v", self._name)
+
+    def _apply_dense(self, grad, var):
+        dtype = _var_dtype(var)
+        beta1_power, beta2_power = self._get_beta_accumulators()
+        b1p = _ops.cast(_ops.tensor(beta1_power), dtype)
+        b2p = _ops.cast(_ops.tensor(beta2_power), dtype)
+        lr = self._hyper(self._lr, dtype, "learning_rate")
+        beta1 = self._hyper(self._beta1, dtype, "beta1")
+        beta2 = self._hyper(self._beta2, dtype, "beta2")
+        eps = self._hyper(self._epsilon, dtype, "epsilon")
+        one = _ops.const(1, dtype)
+        alpha = _ops.div(_ops.mul(lr, _ops.sqrt(_ops.sub(one, b2p))), _ops.sub(one, b1p))
+        m = self.get_slot(var, "m")
+        v = self.get_slot(var, "v")
+        new_m = _ops.add(m, _ops.mul(_ops.sub(grad, m), _ops.sub(one, beta1)))
+        new_v = _ops.add(v, _ops.mul(_ops.sub(_ops.square(grad), v), _ops.sub(one, beta2)))
+        updates = [m.assign(new_m), v.assign(new_v)]
+        with _control_deps([_ops.as_op(u) for u in updates]):
+            return var.assign_sub(_ops.div(_ops.mul(new_m, alpha), _ops.add(_ops.sqrt(new_v), eps)))
+
+    def _finish(self, update_ops, name_scope):
+        with _control_deps(update_ops):
+            beta1_power, beta2_power = self._get_beta_accumulators()
+            dtype = _var_dtype(beta1_power)
+            update_beta1 = beta1_power.assign(_ops.mul(_ops.tensor(beta1_power), self._hyper(self._beta1, dtype, "beta1")))
+            update_beta2 = beta2_power.assign(_ops.mul(_ops.tensor(beta2_power), self._hyper(self._beta2, dtype, "beta2")))
+        return _ops.group(list(update_ops) + [_ops.as_op(update_beta1), _ops.as_op(update_beta2)], name=name_scope)
+
+
+def _beta_init(beta, like):
+    if callable(beta):
+        beta = beta()
+    if hasattr(beta, "_as_tensor") or hasattr(beta, "numpy"):
+        return beta
+    return np.asarray(beta, dtype=_var_dtype(like).np)
