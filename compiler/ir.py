@@ -56,7 +56,8 @@ class Literal:
     __slots__ = ("array", "_digest")
 
     def __init__(self, array: np.ndarray):
-        self.array = np.ascontiguousarray(array)
+        array = np.asarray(array)
+        self.array = np.ascontiguousarray(array).reshape(array.shape)  # ascontiguousarray makes 0-d 1-d
         self.array.setflags(write=False)
         h = hashlib.blake2b(digest_size=12)
         h.update(str((self.array.dtype.str, self.array.shape)).encode())
