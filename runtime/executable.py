@@ -238,7 +238,9 @@ class Executable:
     def _convert(self, i: int, a):
         spec = self._inputs[i]
         label = f"{self.name}: input {i} ({spec.name!r})"
-        if isinstance(a, np.ndarray) or isinstance(a, np.generic):
+        if isinstance(a, (np.ndarray, np.generic)):
+            if a.dtype == spec.dtype:  # a numpy scalar or an ndarray subclass
+                return np.asarray(a)
             raise TypeError(f"{label}: expected dtype {spec.dtype.name}, got {a.dtype.name}")
         try:
             src = np.asarray(a)

@@ -12,8 +12,9 @@ import threading
 import llvmlite.binding as llvm
 
 _LOCK = threading.Lock()
-# C library functions generated code may call (barrier backoff, the rare libm fallbacks).
-_LIBC_SYMBOLS = ("sched_yield",)
+# C library functions generated code may call (barrier backoff, matmul packing buffers, the
+# rare libm fallbacks).
+_LIBC_SYMBOLS = ("sched_yield", "aligned_alloc", "free", "malloc")
 _LIBM_SYMBOLS = ("fmod", "fmodf", "pow", "powf", "sin", "cos", "atan2", "exp", "log", "expf", "logf",
                  "sinf", "cosf", "atan2f")
 
@@ -49,8 +50,8 @@ def host_cpu() -> tuple:
     return llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()
 
 
-@functools.lru_cache(maxsize=None)
 def _target_machine():
+    """A fresh target machine: an MCJIT engine takes ownership of (and frees) the one it gets."""
     _initialize()
     cpu, features = host_cpu()
     return llvm.Target.from_default_triple().create_target_machine(cpu=cpu, features=features,
@@ -71,9 +72,10 @@ class NativeCode:
     def __init__(self, object_bytes: bytes):
         _initialize()
         with _LOCK:
+            tm = _target_machine()
             module = llvm.parse_assembly("")
-            module.triple = _target_machine().triple
-            self._engine = llvm.create_mcjit_compiler(module, _target_machine())
+            module.triple = tm.triple
+            self._engine = llvm.create_mcjit_compiler(module, tm)
             self._object = llvm.ObjectFileRef.from_data(bytes(object_bytes))
             self._engine.add_object_file(self._object)
             self._engine.finalize_object()

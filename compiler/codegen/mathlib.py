@@ -140,7 +140,7 @@ class _Fn:
     def intr(self, name, args, t=None, ret=None):
         t = t or self.t
         ret = ret or t
-        name = f"llvm.{name}.{_SUFFIX[t]}"
+        name = f"llvm.{name}.{_SUFFIX.get(t, t)}"
         self.lib.need_decl(name, ret, [t] * len(args))
         return self.v(f"call {ret} @{name}({', '.join(f'{t} {self.o(a, t)}' for a in args)})")
 

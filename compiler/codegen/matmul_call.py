@@ -19,7 +19,8 @@ def _matmul_ir(fn: str, dtype, epilogue_fn):
         from . import matmul
     except ImportError as e:
         raise CodegenError(f"matmul kernels need compiler/codegen/matmul.py, which failed to import: {e}") from None
-    return matmul.matmul_function_ir(fn, dtype, epilogue_fn)
+    decls = matmul.matmul_declarations() if hasattr(matmul, "matmul_declarations") else ""
+    return decls + "\n" + matmul.matmul_function_ir(fn, dtype, epilogue_fn)
 
 
 class _EpilogueGen(KernelGen):
