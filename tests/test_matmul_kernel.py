@@ -224,7 +224,7 @@ def test_results_do_not_depend_on_thread_count():
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
 @pytest.mark.parametrize("shape", [(1, 1, 1), (37, 45, 2 * KC + 3), (5, 20, 0), (3, NC + 40, 2), (13, NC + 40, 2),
-                                   (300, 17, 5), (7, 300, 40)], ids=lambda s: "x".join(map(str, s)))
+                                   (300, 17, 5), (7, 300, 40), (130, 3, 40)], ids=lambda s: "x".join(map(str, s)))
 @pytest.mark.parametrize("b_transposed", [False, True], ids=["b", "bT"])
 def test_epilogue_runs_once_per_row_on_final_values(dtype, shape, b_transposed):
     rng = np.random.default_rng(5)
@@ -258,6 +258,26 @@ def test_direct_path_for_few_rows(dtype, m):
     a, b = _operand(rng, (3, m, 21), dtype), _operand(rng, (1, 21, 70), dtype)
     got, _ = run(a, b, 2)
     _check(got, a, b)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 9, 16])
+def test_dot_path_for_few_columns(dtype, n):
+    """N <= NR/2 with unit-stride A rows: one dot product per element, masked k tails, row groups
+    of 4 split over threads, B packed transposed once (broadcast batch) or per batch."""
+    rng = np.random.default_rng(n)
+    for m, k, b_transposed in [(1, 1, False), (5, 15, True), (61, 16, False), (130, 33, True), (9, 100, False)]:
+        a = _operand(rng, (m, k), dtype)
+        b = _operand(rng, (k, n), dtype, b_transposed)
+        one, _ = run(a, b, 1)
+        _check(one, a, b)
+        for nthreads in (2, 3):
+            got, _ = run(a, b, nthreads, concurrent=nthreads == 2)
+            np.testing.assert_array_equal(got, one)
+    for b_batch in (1, 3):
+        a, b = _operand(rng, (3, 10, 21), dtype), _operand(rng, (b_batch, 21, n), dtype)
+        got, _ = run(a, b, 2)
+        _check(got, a, b)
 
 
 def test_helpers_are_prefixed_and_signature_is_exact():

@@ -190,7 +190,8 @@ class _BlockedGemm:
 
     def build(self) -> str:
         direct = [self._direct_kernel(rows, vecs) for rows, vecs in self._direct_variants()]
-        return "\n".join([self._micro_kernel(), self._pack_a(), self._pack_b(), *direct, self._driver()])
+        return "\n".join([self._micro_kernel(), self._pack_a(), self._pack_b(), *direct, self._dot_kernel(),
+                          self._driver()])
 
     # ---- micro-kernel: C[0:mv, 0:nv] (=|+=) Ap(MR x kc) * Bp(kc x NR) --------------------------
     def _micro_kernel(self) -> str:
@@ -198,7 +199,7 @@ class _BlockedGemm:
         mr, nv_vec, vl, nr = tl.mr, tl.vectors_per_row, tl.vl, tl.nr
         fma = f"@llvm.fma.{self.vsuffix}"
         out = [f"define internal void @{self.fn}.ukr(ptr noalias %a, ptr noalias %b, i64 %kc, ptr noalias %c, "
-               f"i64 %ldc, i1 %accumulate, i64 %mv, i64 %nv) nounwind {{",
+               f"i64 %ldc, i1 %accumulate, i64 %mv, i64 %nv) noinline nounwind {{",
                "entry:"]
         # Warm the C tile while the k loop runs (prefetch never faults, so plain geps suffice).
         for i in range(mr):
@@ -294,7 +295,7 @@ class _BlockedGemm:
         """A[0:mc, 0:kc] (strides sam, sak) -> MR x kc micro-panels: dst[ip*kc + k*MR + i]."""
         t, mr = self.t, self.tl.mr
         w = _FunctionWriter(f"define internal void @{self.fn}.pack_a(ptr noalias %dst, ptr noalias %src, "
-                            f"i64 %mc, i64 %kc, i64 %sam, i64 %sak) nounwind")
+                            f"i64 %mc, i64 %kc, i64 %sam, i64 %sak) noinline nounwind")
         with w.loop(0, "%mc", mr, "ip") as ip:
             mv = w.min(mr, w.sub("%mc", ip))
             panel = w.gep(t, "%dst", w.mul(ip, "%kc"), inbounds=True)
@@ -332,7 +333,7 @@ class _BlockedGemm:
         """B[0:kc, 0:nc] (strides sbk, sbn) -> kc x NR micro-panels: dst[jp*kc + k*NR + j]."""
         t, nr, vl, nvv = self.t, self.tl.nr, self.tl.vl, self.tl.vectors_per_row
         w = _FunctionWriter(f"define internal void @{self.fn}.pack_b(ptr noalias %dst, ptr noalias %src, "
-                            f"i64 %kc, i64 %nc, i64 %sbk, i64 %sbn) nounwind")
+                            f"i64 %kc, i64 %nc, i64 %sbk, i64 %sbn) noinline nounwind")
         with w.loop(0, "%nc", nr, "jp") as jp:
             nv = w.min(nr, w.sub("%nc", jp))
             panel = w.gep(t, "%dst", w.mul(jp, "%kc"), inbounds=True)
@@ -385,16 +386,18 @@ class _BlockedGemm:
 
     def _direct_kernel(self, rows: int, vecs: int) -> str:
         """C[0:mv, 0:ncols] (=|+=) A[0:mv, 0:kc] * B[0:kc, 0:ncols], A and B read in place (B: row
-        stride sbk, unit column stride), in column chunks of vecs vectors; only the last, partial
-        chunk uses masked loads and stores (masks in the hot loop would exhaust the 8 mask registers).
-        Rows >= mv repeat row mv-1 (in bounds) and are not stored. When accumulating, the
-        accumulators start from C, so every C element is a plain k-ordered sum over K blocks."""
-        t, vt, vl, size = self.t, self.vt, self.tl.vl, self.size
-        vs = self.vsuffix
+        stride sbk, unit column stride), in column chunks of vecs vectors. A partial last chunk first
+        copies its B columns into a zero-padded stack tile, so the k loop never needs masks (masks
+        in the hot loop would exhaust the 8 mask registers) and exists once. Rows >= mv repeat row
+        mv-1 (in bounds) and are not stored. When accumulating, the accumulators start from C, so
+        every C element is a plain k-ordered sum over the K blocks."""
+        t, vt, vl, size, vs = self.t, self.vt, self.tl.vl, self.size, self.vsuffix
         width = vecs * vl
+        kb = self._direct_k_block(rows)
         out = [f"define internal void @{self.fn}.direct{rows}(ptr %a, i64 %sam, i64 %sak, ptr %b, i64 %sbk, "
                f"i64 %kc, ptr %c, i64 %ldc, i64 %mv, i64 %ncols, i1 %accumulate) noinline nounwind {{",
                "entry:",
+               f"  %btail = alloca [{kb * width} x {t}], align 64",
                f"  %acc.ins = insertelement <{vl} x i1> poison, i1 %accumulate, i64 0",
                f"  %acc.splat = shufflevector <{vl} x i1> %acc.ins, <{vl} x i1> poison, <{vl} x i32> zeroinitializer",
                "  %last = sub i64 %mv, 1"]
@@ -409,78 +412,71 @@ class _BlockedGemm:
         out.append("  %jc = phi i64 [0, %entry], [%jc.next, %chunk.done]")
         out.append("  %left = sub i64 %ncols, %jc")
         out.append(f"  %bcol = getelementptr {t}, ptr %b, i64 %jc")
+        out.append(f"  %nv.ins = insertelement <{vl} x i64> poison, i64 %left, i64 0")
+        out.append(f"  %nv = shufflevector <{vl} x i64> %nv.ins, <{vl} x i64> poison, <{vl} x i32> zeroinitializer")
+        for j in range(vecs):
+            lanes = ", ".join(f"i64 {j * vl + lane}" for lane in range(vl))
+            out.append(f"  %mask.{j} = icmp slt <{vl} x i64> <{lanes}>, %nv")
+            out.append(f"  %lmask.{j} = and <{vl} x i1> %mask.{j}, %acc.splat")
         out.append(f"  %whole = icmp sge i64 %left, {width}")
-        out.append("  br i1 %whole, label %full.start, label %edge.start")
-
-        def tile(tag: str, masked: bool):
-            """One chunk: load C (or zero), k loop, store rows < mv."""
-            def load(ptr, mask):
-                if masked:
-                    return (f"call {vt} @llvm.masked.load.{vs}.p0(ptr align {size} {ptr}, <{vl} x i1> {mask}, "
-                            f"{vt} zeroinitializer)")
-                return f"load {vt}, ptr {ptr}, align {size}"
-            out.append(f"{tag}.start:")
-            if masked:
-                out.append(f"  %{tag}.nv.ins = insertelement <{vl} x i64> poison, i64 %left, i64 0")
-                out.append(f"  %{tag}.nv = shufflevector <{vl} x i64> %{tag}.nv.ins, <{vl} x i64> poison, "
-                           f"<{vl} x i32> zeroinitializer")
-                for j in range(vecs):
-                    lanes = ", ".join(f"i64 {j * vl + lane}" for lane in range(vl))
-                    out.append(f"  %{tag}.mask.{j} = icmp slt <{vl} x i64> <{lanes}>, %{tag}.nv")
-                    out.append(f"  %{tag}.lmask.{j} = and <{vl} x i1> %{tag}.mask.{j}, %acc.splat")
-            for i in range(rows):
-                for j in range(vecs):
-                    p = f"%{tag}.cp.{i}.{j}"
-                    out.append(f"  {p}.o = add i64 %jc, {j * vl}")
-                    out.append(f"  {p} = getelementptr {t}, ptr %crow.{i}, i64 {p}.o")
-                    if masked:
-                        out.append(f"  %{tag}.c0.{i}.{j} = {load(p, f'%{tag}.lmask.{j}')}")
-                    else:  # C is in bounds here: load it, keep it only when accumulating
-                        out.append(f"  %{tag}.cl.{i}.{j} = {load(p, None)}")
-                        out.append(f"  %{tag}.c0.{i}.{j} = select i1 %accumulate, {vt} %{tag}.cl.{i}.{j}, "
-                                   f"{vt} zeroinitializer")
-            out.append(f"  br label %{tag}.kloop")
-            out.append(f"{tag}.kloop:")
-            out.append(f"  %{tag}.k = phi i64 [0, %{tag}.start], [%{tag}.k.next, %{tag}.kloop]")
-            for i in range(rows):
-                for j in range(vecs):
-                    out.append(f"  %{tag}.acc.{i}.{j} = phi {vt} [%{tag}.c0.{i}.{j}, %{tag}.start], "
-                               f"[%{tag}.acc.{i}.{j}.n, %{tag}.kloop]")
-            out.append(f"  %{tag}.boff = mul i64 %{tag}.k, %sbk")
-            out.append(f"  %{tag}.brow = getelementptr {t}, ptr %bcol, i64 %{tag}.boff")
+        out.append("  br i1 %whole, label %tile, label %copy")
+        out.append("copy:")
+        out.append("  %ck = phi i64 [0, %chunk], [%ck.next, %copy]")
+        out.append("  %ck.soff = mul i64 %ck, %sbk")
+        out.append(f"  %ck.src = getelementptr {t}, ptr %bcol, i64 %ck.soff")
+        out.append(f"  %ck.doff = mul i64 %ck, {width}")
+        out.append(f"  %ck.dst = getelementptr inbounds {t}, ptr %btail, i64 %ck.doff")
+        for j in range(vecs):
+            out.append(f"  %ck.s.{j} = getelementptr {t}, ptr %ck.src, i64 {j * vl}")
+            out.append(f"  %ck.v.{j} = call {vt} @llvm.masked.load.{vs}.p0(ptr align {size} %ck.s.{j}, "
+                       f"<{vl} x i1> %mask.{j}, {vt} zeroinitializer)")
+            out.append(f"  %ck.d.{j} = getelementptr inbounds {t}, ptr %ck.dst, i64 {j * vl}")
+            out.append(f"  store {vt} %ck.v.{j}, ptr %ck.d.{j}, align 64")
+        out.append("  %ck.next = add nuw nsw i64 %ck, 1")
+        out.append("  %ck.more = icmp ult i64 %ck.next, %kc")
+        out.append("  br i1 %ck.more, label %copy, label %tile")
+        out.append("tile:")
+        out.append("  %bsrc = phi ptr [%bcol, %chunk], [%btail, %copy]")
+        out.append(f"  %bstride = phi i64 [%sbk, %chunk], [{width}, %copy]")
+        for i in range(rows):
             for j in range(vecs):
-                out.append(f"  %{tag}.bp.{j} = getelementptr {t}, ptr %{tag}.brow, i64 {j * vl}")
-                out.append(f"  %{tag}.bv.{j} = {load(f'%{tag}.bp.{j}', f'%{tag}.mask.{j}')}")
-            out.append(f"  %{tag}.aoff = mul i64 %{tag}.k, %sak")
-            for i in range(rows):
-                out.append(f"  %{tag}.ap.{i} = getelementptr {t}, ptr %arow.{i}, i64 %{tag}.aoff")
-                out.append(f"  %{tag}.as.{i} = load {t}, ptr %{tag}.ap.{i}, align {size}")
-                out.append(f"  %{tag}.ai.{i} = insertelement {vt} poison, {t} %{tag}.as.{i}, i64 0")
-                out.append(f"  %{tag}.av.{i} = shufflevector {vt} %{tag}.ai.{i}, {vt} poison, "
-                           f"<{vl} x i32> zeroinitializer")
-                for j in range(vecs):
-                    out.append(f"  %{tag}.acc.{i}.{j}.n = call {vt} @llvm.fma.{vs}({vt} %{tag}.av.{i}, "
-                               f"{vt} %{tag}.bv.{j}, {vt} %{tag}.acc.{i}.{j})")
-            out.append(f"  %{tag}.k.next = add nuw nsw i64 %{tag}.k, 1")
-            out.append(f"  %{tag}.kmore = icmp ult i64 %{tag}.k.next, %kc")
-            out.append(f"  br i1 %{tag}.kmore, label %{tag}.kloop, label %{tag}.row.0")
-            for i in range(rows):
-                out.append(f"{tag}.row.{i}:")
-                for j in range(vecs):
-                    acc, p = f"%{tag}.acc.{i}.{j}.n", f"%{tag}.cp.{i}.{j}"
-                    if masked:
-                        out.append(f"  call void @llvm.masked.store.{vs}.p0({vt} {acc}, ptr align {size} {p}, "
-                                   f"<{vl} x i1> %{tag}.mask.{j})")
-                    else:
-                        out.append(f"  store {vt} {acc}, ptr {p}, align {size}")
-                if i + 1 < rows:
-                    out.append(f"  %{tag}.more.{i} = icmp ult i64 {i + 1}, %mv")
-                    out.append(f"  br i1 %{tag}.more.{i}, label %{tag}.row.{i + 1}, label %chunk.done")
-                else:
-                    out.append("  br label %chunk.done")
-
-        tile("full", masked=False)
-        tile("edge", masked=True)
+                p = f"%cp.{i}.{j}"
+                out.append(f"  {p}.o = add i64 %jc, {j * vl}")
+                out.append(f"  {p} = getelementptr {t}, ptr %crow.{i}, i64 {p}.o")
+                out.append(f"  %c0.{i}.{j} = call {vt} @llvm.masked.load.{vs}.p0(ptr align {size} {p}, "
+                           f"<{vl} x i1> %lmask.{j}, {vt} zeroinitializer)")
+        out.append("  br label %kloop")
+        out.append("kloop:")
+        out.append("  %k = phi i64 [0, %tile], [%k.next, %kloop]")
+        for i in range(rows):
+            for j in range(vecs):
+                out.append(f"  %acc.{i}.{j} = phi {vt} [%c0.{i}.{j}, %tile], [%acc.{i}.{j}.n, %kloop]")
+        out.append("  %boff = mul i64 %k, %bstride")
+        out.append(f"  %brow = getelementptr {t}, ptr %bsrc, i64 %boff")
+        for j in range(vecs):
+            out.append(f"  %bp.{j} = getelementptr {t}, ptr %brow, i64 {j * vl}")
+            out.append(f"  %bv.{j} = load {vt}, ptr %bp.{j}, align {size}")
+        out.append("  %aoff = mul i64 %k, %sak")
+        for i in range(rows):
+            out.append(f"  %ap.{i} = getelementptr {t}, ptr %arow.{i}, i64 %aoff")
+            out.append(f"  %as.{i} = load {t}, ptr %ap.{i}, align {size}")
+            out.append(f"  %ai.{i} = insertelement {vt} poison, {t} %as.{i}, i64 0")
+            out.append(f"  %av.{i} = shufflevector {vt} %ai.{i}, {vt} poison, <{vl} x i32> zeroinitializer")
+            for j in range(vecs):
+                out.append(f"  %acc.{i}.{j}.n = call {vt} @llvm.fma.{vs}({vt} %av.{i}, {vt} %bv.{j}, {vt} %acc.{i}.{j})")
+        out.append("  %k.next = add nuw nsw i64 %k, 1")
+        out.append("  %kmore = icmp ult i64 %k.next, %kc")
+        out.append("  br i1 %kmore, label %kloop, label %row.0")
+        for i in range(rows):
+            out.append(f"row.{i}:")
+            for j in range(vecs):
+                out.append(f"  call void @llvm.masked.store.{vs}.p0({vt} %acc.{i}.{j}.n, ptr align {size} "
+                           f"%cp.{i}.{j}, <{vl} x i1> %mask.{j})")
+            if i + 1 < rows:
+                out.append(f"  %more.{i} = icmp ult i64 {i + 1}, %mv")
+                out.append(f"  br i1 %more.{i}, label %row.{i + 1}, label %chunk.done")
+            else:
+                out.append("  br label %chunk.done")
         out.append("chunk.done:")
         out.append(f"  %jc.next = add i64 %jc, {width}")
         out.append("  %cmore = icmp slt i64 %jc.next, %ncols")
@@ -524,6 +520,104 @@ class _BlockedGemm:
                 if self.epilogue is not None:
                     w.op(f"call void @{self.epilogue}(ptr %ctx, i64 {b}, i64 0, i64 %M)")
 
+    # ---- dot path for N <= NR/2 with unit-stride A rows -----------------------------------
+    @property
+    def dot_n_max(self) -> int:
+        """Up to NR/2 columns a dot product per C element beats padding N up to NR [measured]."""
+        return self.tl.nr // 2
+
+    DOT_ROWS = 4    # A rows per dot kernel call (sharing each B vector load)
+    DOT_EPILOGUE_ROWS = 64
+
+    def _dot_kernel(self) -> str:
+        """C[0:mv, n] = dot(A[row, 0:K], Bt[n, 0:K]) for n < N: vectors along k (A rows have unit
+        stride, Bt is B packed transposed), two vectors per step for latency, a masked tail, then a
+        fixed-shape horizontal sum. Rows >= mv repeat row mv-1 and are not stored."""
+        t, vt, vl, size, vs = self.t, self.vt, self.tl.vl, self.size, self.vsuffix
+        rows = self.DOT_ROWS
+        w = _FunctionWriter(f"define internal void @{self.fn}.dot(ptr %a, i64 %sam, ptr %bt, i64 %K, ptr %c, "
+                            f"i64 %ldc, i64 %mv, i64 %N) noinline nounwind")
+        last = w.sub("%mv", 1)
+        arows = [w.gep(t, "%a", w.mul(w(f"call i64 @llvm.umin.i64(i64 {i}, i64 {last})"), "%sam")) for i in range(rows)]
+        k_pairs = w(f"and i64 %K, {-2 * vl}")
+        lanes = ", ".join(f"i64 {lane}" for lane in range(vl))
+        with w.loop(0, "%N", 1, "dn") as n:
+            btrow = w.gep(t, "%bt", w.mul(n, "%K"))
+            accs = [[w.var("zeroinitializer", vt) for _ in range(2)] for _ in range(rows)]
+            with w.loop(0, k_pairs, 2 * vl, "dk") as k:
+                bvec = [w(f"load {vt}, ptr {w.gep(t, btrow, w.add(k, h * vl))}, align {size}") for h in range(2)]
+                for i in range(rows):
+                    for h in range(2):
+                        av = w(f"load {vt}, ptr {w.gep(t, arows[i], w.add(k, h * vl))}, align {size}")
+                        acc = w.get(accs[i][h], vt)
+                        w.set(accs[i][h], w(f"call {vt} @llvm.fma.{vs}({vt} {av}, {vt} {bvec[h]}, {vt} {acc})"), vt)
+            with w.loop(k_pairs, "%K", vl, "dt") as k:
+                left = w(f"insertelement <{vl} x i64> poison, i64 {w.sub('%K', k)}, i64 0")
+                left = w(f"shufflevector <{vl} x i64> {left}, <{vl} x i64> poison, <{vl} x i32> zeroinitializer")
+                mask = w(f"icmp slt <{vl} x i64> <{lanes}>, {left}")
+                def mload(ptr):
+                    return w(f"call {vt} @llvm.masked.load.{vs}.p0(ptr align {size} {ptr}, <{vl} x i1> {mask}, "
+                             f"{vt} zeroinitializer)")
+                bv = mload(w.gep(t, btrow, k))
+                for i in range(rows):
+                    av = mload(w.gep(t, arows[i], k))
+                    acc = w.get(accs[i][0], vt)
+                    w.set(accs[i][0], w(f"call {vt} @llvm.fma.{vs}({vt} {av}, {vt} {bv}, {vt} {acc})"), vt)
+            for i in range(rows):
+                both = w(f"fadd {vt} {w.get(accs[i][0], vt)}, {w.get(accs[i][1], vt)}")
+                total = w(f"call reassoc {t} @llvm.vector.reduce.fadd.{vs}({t} -0.000000e+00, {vt} {both})")
+                cond = "true" if i == 0 else w.cmp("slt", i, "%mv")
+                with w.if_(cond):
+                    w.op(f"store {t} {total}, ptr {w.gep(t, '%c', w.add(w.mul(i, '%ldc'), n))}, align {size}")
+        w.op("ret void")
+        return w.text()
+
+    def _dot_path(self, w: _FunctionWriter) -> None:
+        """Driver of the dot kernel: units are groups of DOT_ROWS rows; B is packed transposed
+        (N x K, tiny) once per thread, again per batch only if B has a batch stride."""
+        t, size, rows = self.t, self.size, self.DOT_ROWS
+        groups = _ceil_div(w, "%M", rows)
+        u0, u1 = _split(w, w.mul("%batch", groups), "%tid", "%nthreads")
+        with w.if_(w.cmp("sge", u0, u1)):
+            w.op("ret void")
+            w.start_block(w.label("dead"))
+        elems = w.mul(w.max("%K", 1), "%N")
+        nbytes = w(f"and i64 {w.add(w.mul(elems, size), 63)}, -64")
+        bt = w(f"call ptr @aligned_alloc(i64 64, i64 {nbytes})", "buf")
+        b_first = w.sdiv(u0, groups)
+        b_last = w.sdiv(w.sub(u1, 1), groups)
+        with w.loop(b_first, w.add(b_last, 1), 1, "ob") as b:
+            first_unit = w.mul(b, groups)
+            r0 = w.mul(w.max(w.sub(u0, first_unit), 0), rows)
+            r1 = w.min(w.mul(w.min(w.sub(u1, first_unit), groups), rows), "%M")
+            a_b = w.gep(t, "%A", w.mul(b, "%sab"))
+            c_b = w.gep(t, "%C", w.mul(w.mul(b, "%M"), "%N"))
+            no_k = w.cmp("sle", "%K", 0)
+            with w.if_(no_k):
+                self._zero_rows(w, c_b, b, r0, r1, "0", "%N")
+            with w.if_(w(f"xor i1 {no_k}, true")):
+                repack = w(f"or i1 {w.cmp('eq', b, b_first)}, {w.cmp('ne', '%sbb', 0)}")
+                with w.if_(repack):
+                    b_b = w.gep(t, "%B", w.mul(b, "%sbb"))
+                    with w.loop(0, "%N", 1, "pn") as n:
+                        col = w.gep(t, b_b, w.mul(n, "%sbn"))
+                        dst = w.gep(t, bt, w.mul(n, "%K"))
+                        with w.loop(0, "%K", 1, "pk") as k:
+                            sp = w.gep(t, col, w.mul(k, "%sbk"))
+                            w.op(f"store {t} {w(f'load {t}, ptr {sp}')}, ptr {w.gep(t, dst, k)}")
+                with w.loop(r0, r1, self.DOT_EPILOGUE_ROWS, "ob") as rb:
+                    rb_end = w.min(w.add(rb, self.DOT_EPILOGUE_ROWS), r1)
+                    with w.loop(rb, rb_end, rows, "or") as r:
+                        mv = w.min(rows, w.sub(rb_end, r))
+                        a_rows = w.gep(t, a_b, w.mul(r, "%sam"))
+                        c_rows = w.gep(t, c_b, w.mul(r, "%N"))
+                        w.op(f"call void @{self.fn}.dot(ptr {a_rows}, i64 %sam, ptr {bt}, i64 %K, ptr {c_rows}, "
+                             f"i64 %N, i64 {mv}, i64 %N)")
+                    if self.epilogue is not None:
+                        w.op(f"call void @{self.epilogue}(ptr %ctx, i64 {b}, i64 {rb}, i64 {rb_end})")
+        w.op(f"call void @free(ptr {bt})")
+
+
     # ---- driver: thread split, cache blocking, epilogue ------------------------------------------
     def _thread_ranges(self, w, units, width):
         """This thread's [u0, u1) of `units` and columns [c0, c1) (split in multiples of `width`).
@@ -552,6 +646,12 @@ class _BlockedGemm:
         no_rows_or_cols = w(f"or i1 {w.cmp('sle', '%M', 0)}, {w.cmp('sle', '%N', 0)}")
         empty = w(f"or i1 {no_rows_or_cols}, {w.cmp('sle', '%batch', 0)}")
         with w.if_(empty):
+            w.op("ret void")
+            w.start_block(w.label("dead"))
+        # Very few columns and unit-stride A rows: padding N up to NR would waste most of the work.
+        dot = w(f"and i1 {w.cmp('sle', '%N', self.dot_n_max)}, {w.cmp('eq', '%sak', 1)}")
+        with w.if_(dot):
+            self._dot_path(w)
             w.op("ret void")
             w.start_block(w.label("dead"))
         # At most MR rows and unit-stride B rows: packing would cost more than the product itself
