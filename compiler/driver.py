@@ -12,7 +12,6 @@ from typing import Optional
 from .buffer_planning import plan_buffers
 from .fusion import fuse
 from .ir import Graph
-from .loopir import format_program
 from .lowering import lower
 from .passes.pipeline import PIPELINE, run_passes
 from .printer import format_graph
@@ -47,21 +46,27 @@ class CompiledGraph:
         """The optimized, fused IR graph (node attr `group` = kernel id)."""
         return self._fused
 
-    def stage(self, name: str) -> str:
+    def stage_graph(self, name: str) -> Graph:
+        """The IR graph of a graph stage (traced, after=<pass>, optimized, fused)."""
         if name == "traced":
-            return format_graph(self._traced, self.name)
+            return self._traced
         if name.startswith("after="):
             pass_name = name[len("after="):]
             if pass_name not in self._snapshots:
                 raise KeyError(f"no pass named '{pass_name}'; passes: {', '.join(self._snapshots)}")
-            return format_graph(self._snapshots[pass_name], self.name)
+            return self._snapshots[pass_name]
         if name == "optimized":
-            last = list(self._snapshots.values())[-1] if self._snapshots else self._traced
-            return format_graph(last, self.name)
+            return list(self._snapshots.values())[-1] if self._snapshots else self._traced
         if name == "fused":
-            return format_graph(self._fused, self.name)
+            return self._fused
+        raise KeyError(f"stage '{name}' is not a graph; graph stages: traced, after=<pass>, optimized, fused")
+
+    def stage(self, name: str) -> str:
+        if name == "traced" or name.startswith("after=") or name in ("optimized", "fused"):
+            return format_graph(self.stage_graph(name), self.name)
         if name == "kernels":
-            return format_program(self.program)
+            from .debug.kernels import format_kernels
+            return format_kernels(self.program, self._fused)
         if name == "llvm":
             return self.codegen.llvm_ir
         if name == "llvm_opt":
@@ -77,13 +82,21 @@ class CompiledGraph:
     def stages(self) -> dict:
         return {s: self.stage(s) for s in self.stage_names()}
 
+    def profile(self, *arrays, **options):
+        """Per-kernel time, share and GB/s or GFLOP/s against this machine's limits, for one set
+        of inputs (see compiler/debug/profile.py)."""
+        from .debug.profile import profile
+        return profile(self, *arrays, **options)
+
 
 def compile_graph(g: Graph, *, name: str = "main", donate: Optional[dict] = None, strict: bool = False,
-                  verify_each: Optional[bool] = None) -> CompiledGraph:
+                  verify_each: Optional[bool] = None, check_numerics: Optional[bool] = None) -> CompiledGraph:
     """Compile an IR graph whose `inputs`/`outputs` graph attrs define the call signature.
 
     `donate` maps output index -> input index: that output is written into the input's
-    buffer (variable updates in place)."""
+    buffer (variable updates in place). `check_numerics` (default: FUSEFLOW_CHECK_NUMERICS=1)
+    checks every kernel's results on each call and raises NumericsError naming the op and
+    source line of the first NaN/Inf (slower: see compiler/debug/numerics.py)."""
     from .codegen.llvm import generate
     from fuseflow.runtime import Executable
 
@@ -102,6 +115,11 @@ def compile_graph(g: Graph, *, name: str = "main", donate: Optional[dict] = None
     t4 = time.perf_counter()
     timings.update(passes=t1 - t0, fuse_lower=t2 - t1, codegen=t3 - t2, load=t4 - t3)
     compiled = CompiledGraph(name, g, snapshots, fused, program, result, executable, timings)
+    if check_numerics is None:
+        check_numerics = os.environ.get("FUSEFLOW_CHECK_NUMERICS", "") not in ("", "0")
+    if check_numerics:
+        from .debug.numerics import CheckedCall
+        compiled._call = CheckedCall(compiled)
     _maybe_dump(compiled)
     return compiled
 

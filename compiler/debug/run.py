@@ -35,7 +35,7 @@ class ProgramRun:
         return self.values.get(buf) if buf is not None else None
 
 
-def load_native(program: Program, strict: bool = False):
+def load_native(program: Program, strict: bool = False, num_threads: Optional[int] = None):
     """Compile a loop-IR program to a callable runtime Executable."""
     try:
         from ..codegen.llvm import generate
@@ -43,7 +43,7 @@ def load_native(program: Program, strict: bool = False):
     except ImportError as e:
         raise RuntimeError(f"native runs need the LLVM code generator and the runtime ({e})") from e
     result = generate(program, strict=strict)
-    return Executable(result.object, result.signature)
+    return Executable(result.object, result.signature, num_threads=num_threads)
 
 
 def _fill_inputs_and_constants(program: Program, args: Sequence, values: dict) -> None:
