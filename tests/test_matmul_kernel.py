@@ -17,10 +17,10 @@ import pytest
 
 from fuseflow.compiler import dtypes
 from fuseflow.compiler.codegen.matmul import (
-    TILINGS, _FunctionWriter, matmul_declarations, matmul_function_ir)
+    _FunctionWriter, gemm_tiling, matmul_declarations, matmul_function_ir)
 
-KC = TILINGS["float32"].kc
-NC = TILINGS["float32"].nc
+KC = gemm_tiling(dtypes.float32).kc
+NC = gemm_tiling(dtypes.float32).nc
 
 _ARGS = ("ptr %A, ptr %B, ptr %C, i64 %batch, i64 %M, i64 %N, i64 %K, i64 %sab, i64 %sam, i64 %sak, "
          "i64 %sbb, i64 %sbk, i64 %sbn, i64 %tid, i64 %nthreads, ptr %ctx")
@@ -28,11 +28,15 @@ _CFUNC = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * 3 + [ctypes.c_int64] * 12 
 _LLVM_T = {"float32": "float", "float64": "double", "int32": "i32", "int64": "i64"}
 
 
-def _target_machine():
+def _target_machine(isa=None):
+    """The host CPU, or for isa='avx2' a Haswell (AVX2 + FMA, runs on any AVX-512 host too)."""
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
-    return llvm.Target.from_default_triple().create_target_machine(
-        cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=3)
+    target = llvm.Target.from_default_triple()
+    if isa == "avx2":
+        return target.create_target_machine(cpu="haswell", features="", opt=3)
+    return target.create_target_machine(cpu=llvm.get_host_cpu_name(),
+                                        features=llvm.get_host_cpu_features().flatten(), opt=3)
 
 
 def _epilogue_ir(name: str, dtype) -> str:
@@ -61,13 +65,13 @@ def _epilogue_ir(name: str, dtype) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def _kernel(dtype_name: str, with_epilogue: bool):
+def _kernel(dtype_name: str, with_epilogue: bool, isa=None):
     dtype = dtypes.as_dtype(dtype_name)
     epi = "test_epilogue" if with_epilogue else None
-    text = (matmul_declarations() + matmul_function_ir("ff_mm", dtype, epi)
+    text = (matmul_declarations() + matmul_function_ir("ff_mm", dtype, epi, isa)
             + (_epilogue_ir(epi, dtype) if with_epilogue else "")
             + f"define void @entry({_ARGS}) {{\n  call void @ff_mm({_ARGS})\n  ret void\n}}\n")
-    tm = _target_machine()  # MCJIT takes ownership of its target machine: one per engine
+    tm = _target_machine(isa)  # MCJIT takes ownership of its target machine: one per engine
     mod = llvm.parse_assembly(text)
     mod.triple = tm.triple
     mod.data_layout = str(tm.target_data)
@@ -113,7 +117,7 @@ def _strides(x: np.ndarray, batched: bool):
     return (0 if x.shape[0] == 1 else s[0]), s[1], s[2]
 
 
-def run(a: np.ndarray, b: np.ndarray, nthreads=1, epilogue=False, concurrent=True, c=None):
+def run(a: np.ndarray, b: np.ndarray, nthreads=1, epilogue=False, concurrent=True, c=None, isa=None):
     """C = a @ b through the kernel. a: [batch?, M, K] view, b: [batch?, K, N] view (any strides;
     a batch dim of size 1 broadcasts with stride 0). Threads run concurrently or one after another."""
     batched = a.ndim == 3
@@ -125,7 +129,7 @@ def run(a: np.ndarray, b: np.ndarray, nthreads=1, epilogue=False, concurrent=Tru
         c[...] = 7  # garbage the kernel must overwrite
     counts = np.zeros(batch * m, np.int64)
     ctx = (ctypes.c_void_p * 4)(c.ctypes.data, m, n, counts.ctypes.data)
-    _, fn = _kernel(a.dtype.name, epilogue)
+    _, fn = _kernel(a.dtype.name, epilogue, isa)
     args = [(a.ctypes.data, b.ctypes.data, c.ctypes.data, batch, m, n, k, *_strides(a, batched),
              *_strides(b, batched), tid, nthreads, ctypes.addressof(ctx)) for tid in range(nthreads)]
     if concurrent and nthreads > 1:
@@ -278,6 +282,21 @@ def test_dot_path_for_few_columns(dtype, n):
         a, b = _operand(rng, (3, 10, 21), dtype), _operand(rng, (b_batch, 21, n), dtype)
         got, _ = run(a, b, 2)
         _check(got, a, b)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_avx2_tiling_is_correct_on_an_avx2_target(dtype):
+    """Hosts without AVX-512 get 6-row tiles of 256-bit vectors: all three paths, with epilogue."""
+    rng = np.random.default_rng(6)
+    for (m, n, k), layout in [((1, 1, 1), "nn"), ((5, 70, 300), "nn"), ((7, 40, 9), "nt"),
+                              ((50, 3, 33), "nn"), ((45, 37, 600), "tt"), ((13, 300, 5), "tn")]:
+        a, b = _operand(rng, (2, m, k), dtype, layout[0] == "t"), _operand(rng, (1, k, n), dtype, layout[1] == "t")
+        for nthreads in (1, 2):
+            got, _ = run(a, b, nthreads, isa="avx2")
+            _check(got, a, b)
+            got, counts = run(a, b, nthreads, epilogue=True, isa="avx2")
+            np.testing.assert_array_equal(counts, 1)
+            np.testing.assert_allclose(got, np.maximum(_reference(a, b), 0) + 1, rtol=1e-4, atol=1e-3)
 
 
 def test_helpers_are_prefixed_and_signature_is_exact():

@@ -33,6 +33,7 @@ Integer dtypes use a plain scalar loop (exact wraparound arithmetic, any order g
 """
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -41,25 +42,50 @@ from ..dtypes import DType
 
 @dataclass(frozen=True)
 class GemmTiling:
-    """Register tile MR x NR (NR = vectors_per_row * VL) and cache blocks KC, MC, NC."""
+    """Register tile MR x NR (NR = vectors_per_row * VL), cache blocks KC, MC, NC, and the
+    (rows, vectors per row) kernels of the unpacked path for M <= MR (the last one has MR rows)."""
     mr: int
     vectors_per_row: int
     vl: int
     kc: int
     mc: int
     nc: int
+    direct: tuple[tuple[int, int], ...]
+
+    def __post_init__(self):
+        assert self.mc % self.mr == 0 and self.nc % self.nr == 0
+        assert self.direct[-1][0] == self.mr and all(8 % vecs == 0 for _, vecs in self.direct)
 
     @property
     def nr(self) -> int:
         return self.vectors_per_row * self.vl
 
 
-# Tuned on AMD znver5 (AVX-512, 48 KiB L1d, 1 MiB L2 per core, 32 MiB L3); see benchmarks/bench_matmul.py.
-# MR x NR accumulators + NR/VL B vectors + 1 broadcast must fit the 32 zmm registers.
+# Tuned on AMD znver5 (AVX-512: 32 zmm registers, 48 KiB L1d, 1 MiB L2 per core, 32 MiB L3); see
+# benchmarks/bench_matmul.py. MR x NR/VL accumulators + NR/VL B vectors + 1 broadcast must fit the
+# register file. The AVX2 entries (16 ymm registers) keep generated code usable on hosts without
+# AVX-512 (tested for correctness only).
+_DIRECT_512 = ((1, 8), (2, 8), (4, 4), (8, 2), (12, 2))
+_DIRECT_256 = ((1, 8), (2, 4), (4, 2), (6, 2))
 TILINGS = {
-    "float32": GemmTiling(mr=12, vectors_per_row=2, vl=16, kc=512, mc=120, nc=4096),
-    "float64": GemmTiling(mr=12, vectors_per_row=2, vl=8, kc=256, mc=96, nc=2048),
+    ("avx512", "float32"): GemmTiling(mr=12, vectors_per_row=2, vl=16, kc=512, mc=120, nc=4096, direct=_DIRECT_512),
+    ("avx512", "float64"): GemmTiling(mr=12, vectors_per_row=2, vl=8, kc=256, mc=96, nc=2048, direct=_DIRECT_512),
+    ("avx2", "float32"): GemmTiling(mr=6, vectors_per_row=2, vl=8, kc=256, mc=72, nc=4096, direct=_DIRECT_256),
+    ("avx2", "float64"): GemmTiling(mr=6, vectors_per_row=2, vl=4, kc=256, mc=72, nc=2048, direct=_DIRECT_256),
 }
+
+
+@functools.lru_cache(maxsize=1)
+def host_isa() -> str:
+    """'avx512' when the host has AVX-512F, else 'avx2' (generated code targets the host CPU)."""
+    import llvmlite.binding as llvm
+    return "avx512" if "+avx512f" in llvm.get_host_cpu_features().flatten() else "avx2"
+
+
+def gemm_tiling(dtype: DType, isa: str | None = None) -> GemmTiling | None:
+    """Blocking parameters for a float dtype (None: integer dtypes use the scalar loop)."""
+    return TILINGS.get((isa or host_isa(), dtype.name))
+
 
 _LLVM_TYPE = {"float32": "float", "float64": "double", "int8": "i8", "int16": "i16", "int32": "i32",
               "int64": "i64", "uint8": "i8", "uint16": "i16", "uint32": "i32", "uint64": "i64"}
@@ -73,10 +99,12 @@ def matmul_declarations() -> str:
     return "declare noalias ptr @aligned_alloc(i64, i64)\ndeclare void @free(ptr)\n"
 
 
-def matmul_function_ir(fn_name: str, dtype: DType, epilogue_fn: str | None) -> str:
-    """LLVM IR text of `define internal void @<fn_name>(...)` plus helpers named `@<fn_name>.*`."""
-    if dtype.name in TILINGS:
-        return _BlockedGemm(fn_name, dtype, TILINGS[dtype.name], epilogue_fn).build()
+def matmul_function_ir(fn_name: str, dtype: DType, epilogue_fn: str | None, isa: str | None = None) -> str:
+    """LLVM IR text of `define internal void @<fn_name>(...)` plus helpers named `@<fn_name>.*`.
+    `isa` ('avx512' | 'avx2') picks the tiling; default: the host's."""
+    tiling = gemm_tiling(dtype, isa)
+    if tiling is not None:
+        return _BlockedGemm(fn_name, dtype, tiling, epilogue_fn).build()
     if dtype.is_integer and dtype.name in _LLVM_TYPE:
         return _scalar_gemm(fn_name, _LLVM_TYPE[dtype.name], epilogue_fn)
     raise TypeError(f"matmul codegen: dtype {dtype.name} is not supported natively "
@@ -379,10 +407,10 @@ class _BlockedGemm:
         the C chunk between K blocks is cheap (measured on znver5: 8 for 1-2 rows, 16 above)."""
         return 8 if rows <= 2 else 16
 
-    def _direct_variants(self) -> list[tuple[int, int]]:
+    def _direct_variants(self) -> tuple[tuple[int, int], ...]:
         """(rows, vectors per row) kernels; fewer rows get wider tiles so that enough independent
         accumulators hide the FMA latency. M rows use the smallest kernel with rows >= M."""
-        return [(1, 8), (2, 8), (4, 4), (8, 2), (self.tl.mr, self.tl.vectors_per_row)]
+        return self.tl.direct
 
     def _direct_kernel(self, rows: int, vecs: int) -> str:
         """C[0:mv, 0:ncols] (=|+=) A[0:mv, 0:kc] * B[0:kc, 0:ncols], A and B read in place (B: row
