@@ -424,7 +424,7 @@ class ConcreteFunction:
         if len(flat) != len(self.graph.inputs):
             raise TypeError(f"ConcreteFunction {self.name} expects {len(self.graph.inputs)} tensor arguments, "
                             f"got {len(flat)}")
-        arrays = [np.ascontiguousarray(_leaf_array(x, t.dtype)) for x, t in zip(flat, self.graph.inputs)]
+        arrays = [np.asarray(_leaf_array(x, t.dtype), order="C") for x, t in zip(flat, self.graph.inputs)]
         for a, t in zip(arrays, self.graph.inputs):
             if not t.shape.is_compatible_with(a.shape):
                 raise ValueError(f"ConcreteFunction {self.name}: argument {t.op.name} expects shape {t.shape}, "
@@ -500,7 +500,7 @@ class Compiled:
         inputs = self.concrete.graph.inputs
         if len(flat) != len(inputs):
             raise TypeError(f"compiled {self.concrete.name} expects {len(inputs)} tensor arguments, got {len(flat)}")
-        return [np.ascontiguousarray(_leaf_array(x, t.dtype)) for x, t in zip(flat, inputs)]
+        return [np.asarray(_leaf_array(x, t.dtype), order="C") for x, t in zip(flat, inputs)]
 
     def __call__(self, *args, **kwargs):
         c = self.concrete
@@ -692,7 +692,7 @@ class Function:
             # Inside another trace or a TF1 graph: inline the Python function (same semantics).
             return self._python_function(*args, **kwargs)
         concrete, flat = self._prepare(args, kwargs)
-        arrays = [np.ascontiguousarray(_leaf_array(x, t.dtype))
+        arrays = [np.asarray(_leaf_array(x, t.dtype), order="C")
                   for x, t in zip((x for x in flat if _is_tensor_leaf(x)), concrete.graph.inputs)]
         return concrete._pack_outputs(concrete._call_arrays(arrays))
 
