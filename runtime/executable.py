@@ -327,8 +327,10 @@ class Executable:
                     continue
                 if code[0] == "mul" and code[1][0] == "sym" and code[2][0] == "const" and code[1][1] not in env:
                     c = code[2][1]
-                    if c and n % c == 0:
-                        env[code[1][1]] = n // c
+                    if not c or n % c:
+                        raise ValueError(f"{self.name}: input {i} ({spec.name!r}) has shape {a.shape}; "
+                                         f"dimension {axis} must be {format_dim(code)}, a multiple of {c}")
+                    env[code[1][1]] = n // c
                 try:
                     want = evaluate_dim(code, env)
                 except KeyError:
