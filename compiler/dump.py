@@ -134,14 +134,17 @@ def write_rendered(compiled, stage: str, path: str, *, max_nodes: int = DEFAULT_
 
 # ----------------------------------------------------------------------------- partial compiles
 class CompileFailure:
-    """Where and why compilation stopped."""
+    """Where and why compilation stopped; `context` adds what the message alone does not say
+    (for a code generation error: the fused ops of the kernel and their source lines)."""
 
-    def __init__(self, phase: str, exc: BaseException):
+    def __init__(self, phase: str, exc: BaseException, context: str = ""):
         self.phase = phase
         self.exc = exc
+        self.context = context
 
     def __str__(self) -> str:
-        return f"{self.phase} failed: {type(self.exc).__name__}: {self.exc}"
+        text = f"{self.phase} failed: {type(self.exc).__name__}: {self.exc}"
+        return text + (f"\n  {self.context}" if self.context else "")
 
     def report(self) -> str:
         tb = "".join(traceback.format_exception(type(self.exc), self.exc, self.exc.__traceback__))
@@ -240,7 +243,21 @@ def _compile_phases(g, name: str, donate, first: Exception) -> PartialCompilatio
         from .codegen.llvm import generate
         part.codegen = generate(part.program)
     except Exception as e:       # noqa: BLE001
-        part.error = CompileFailure("codegen", e)
+        part.error = CompileFailure("codegen", e, _kernel_context(part, str(e)))
         return part
     part.error = CompileFailure("loading the native code", first)
     return part
+
+
+def _kernel_context(part: PartialCompilation, message: str) -> str:
+    """`kernel k3_add fuses: add 'dense/add' at model.py:12, ...` for the kernel a message names."""
+    import re
+
+    from .debug.buffers import kernel_members
+    names = set(re.findall(r"\b(k\d+_\w+|copy_\w+)", message))
+    for kernel in part.program.kernels:
+        if kernel.name in names:
+            members = kernel_members(part._fused, kernel)
+            what = ", ".join(part._fused.describe(n) for n in members) or ", ".join(kernel.nodes)
+            return f"kernel {kernel.name} fuses: {what}"
+    return ""

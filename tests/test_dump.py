@@ -401,3 +401,16 @@ def test_fma_and_copy_measurements_run():
     assert gflops > 0.5 and width in (4, 8, 16)
     bw = machine.measure_copy_bandwidth(cpu, feats, sizes=(16 << 10,), target_seconds=0.005)
     assert bw["16384"] > 0.5
+
+
+def test_codegen_failure_names_the_kernels_ops_and_lines(monkeypatch):
+    probe = compile_graph(mlp_graph(), name="probe")
+    victim = next(k.name for k in probe.program.kernels if "reduce_sum" in k.name)
+
+    def failing_generate(program, **kw):
+        raise RuntimeError(f"kernel {victim}: cannot generate code for expression Foo()")
+    monkeypatch.setattr("fuseflow.compiler.codegen.llvm.generate", failing_generate)
+    part = compile_for_dump(mlp_graph(), name="m")
+    assert part.error.phase == "codegen"
+    assert f"kernel {victim} fuses: reduce_sum" in str(part.error) and "at model.py:1" in str(part.error)
+    assert part.stage_names()[-1] == "kernels" and "kernel 0" in part.stage("kernels")
