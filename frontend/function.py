@@ -362,11 +362,13 @@ class ConcreteFunction:
                 binders.append(("var", var))
                 var_param[id(var)] = j
         donate, var_updates = {}, []
-        for k, (var, _) in enumerate(updates):
+        params = ir.graph["inputs"]
+        for k, (var, value) in enumerate(updates):
             out_idx = len(outs) + k
             var_updates.append((out_idx, var))
-            if id(var) in var_param:
-                donate[out_idx] = var_param[id(var)]
+            j = var_param.get(id(var))
+            if j is not None and ir.value_type(value) == ir.output_types(params[j])[0]:
+                donate[out_idx] = j
         return ir, binders, donate, var_updates, len(outs)
 
     def _compile(self, shapes=None) -> _Program:

@@ -1,19 +1,27 @@
 """How `fuseflow.function` binds variables: the bridge between traced graphs and Variable objects.
 
 Kept apart from function.py so the tracing/caching logic does not depend on how variables
-store their values (see variables.py for the replay handler contract).
+store their values. The replay contract itself is documented in variables.py: reads of an
+eager variable become one graph parameter per variable (keyed `VariableParam`), assignments
+become extra outputs, donated to that parameter so the native code updates the variable's
+own buffer in place.
 """
 from __future__ import annotations
 
 from fuseflow.compiler.ops.registry import get_op
 
 
+def _variables():
+    from . import variables
+    return variables
+
+
 def stateful_ops(graph) -> list:
-    """Ops that must run even when no output depends on them (assignments, stateful ops)."""
-    out = []
+    """Ops that must run even when no output depends on them: assignments and stateful compiler ops."""
+    out = list(_variables().stateful_ops(graph))
+    seen = {id(op) for op in out}
     for op in graph.get_operations():
-        if op.type.startswith("assign") or getattr(op, "_variable", None) is not None and op.type != "read_variable":
-            out.append(op)
+        if id(op) in seen:
             continue
         try:
             if get_op(op.type).stateful:
@@ -24,24 +32,24 @@ def stateful_ops(graph) -> list:
 
 
 def replay_setup(graph):
-    return {}, {}
+    return _variables().replay_setup(graph)
 
 
 def collect_updates(ctx) -> list:
-    return []
+    return _variables().collect_updates(ctx)
 
 
 def variable_of_param(key):
-    raise TypeError(f"fuseflow.function: unexpected graph parameter {key!r}")
+    return _variables().variable_of_param(key)
 
 
 def variable_buffer(var):
-    raise TypeError(f"fuseflow.function: {var!r} is not a variable")
+    return _variables().variable_buffer(var)
 
 
 def write_variable(var, value, donated: bool):
-    raise TypeError(f"fuseflow.function: {var!r} is not a variable")
+    _variables().write_variable(var, value, donated)
 
 
 def after_trace(graph):
-    pass
+    """Nothing to finalize: variables used inside were recorded by `FuncGraph.watch_variable`."""

@@ -426,7 +426,7 @@ class Layer:
         with _call_context(training):
             outputs = self.call(inputs, *rest, **kwargs)
         first = nest.flatten(outputs)[0] if outputs is not None else None
-        if hasattr(first, "shape"):
+        if self._output_shape is None and hasattr(first, "shape"):
             self._output_shape = _shape_tuple(first)
         if self.activity_regularizer is not None:
             for o in nest.flatten(outputs):
