@@ -289,7 +289,8 @@ def test_avx2_tiling_is_correct_on_an_avx2_target(dtype):
     """Hosts without AVX-512 get 6-row tiles of 256-bit vectors: all three paths, with epilogue."""
     rng = np.random.default_rng(6)
     for (m, n, k), layout in [((1, 1, 1), "nn"), ((5, 70, 300), "nn"), ((7, 40, 9), "nt"),
-                              ((50, 3, 33), "nn"), ((45, 37, 600), "tt"), ((13, 300, 5), "tn")]:
+                              ((50, 3, 33), "nn"), ((45, 37, 600), "nt"), ((30, 20, 40), "tt"),
+                              ((13, 300, 5), "tn")]:
         a, b = _operand(rng, (2, m, k), dtype, layout[0] == "t"), _operand(rng, (1, k, n), dtype, layout[1] == "t")
         for nthreads in (1, 2):
             got, _ = run(a, b, nthreads, isa="avx2")

@@ -2,14 +2,17 @@
 
 Public interface (used by codegen/llvm.py):
 
-    matmul_function_ir(fn_name, dtype, epilogue_fn) -> str    # one `define internal void @fn_name(...)`
+    matmul_function_ir(fn_name, dtype, epilogue_fn) -> str    # `define internal void @fn_name(...)`
+                                                              # plus helpers named `@fn_name.*`
     matmul_declarations() -> str                              # external symbols, once per module
 
 The generated function computes, for b < batch (strides in elements, batch stride 0 broadcasts):
 
     C[b, m, n] = sum_k A[b*sab + m*sam + k*sak] * B[b*sbb + k*sbk + n*sbn]     (C dense row-major)
 
-Float32/float64 loop nest (per thread), with the usual cache roles:
+Float32/float64 take one of three paths, chosen at run time from the shape and strides:
+
+1. Packed (the general case). Per thread, with the usual cache roles:
 
     for b, jc (NC columns: the packed B panel lives in L3)
       for pc (KC depth)             pack B[pc:+kc, jc:+nc] into kc x NR micro-panels
@@ -19,15 +22,20 @@ Float32/float64 loop nest (per thread), with the usual cache roles:
                                     one broadcast of A times NR/VL vectors of B per k (llvm.fma)
           epilogue(ctx, b, ic, ic+mc) once the rows are complete (last jc and pc)
 
-Packing pads the edges with zeros, so the micro-kernel always runs a full tile and only its stores are
-masked (llvm.masked.load/store): no out-of-bounds access for any M, N, K and any strides, and the
-same arithmetic for edge and interior tiles. Each C element sums its K blocks in a fixed order
-(fixed KC, C = acc on the first block, C += acc after), so results do not depend on the thread count.
+   Packing pads edges with zeros, so the micro-kernel always runs a full tile and only its stores
+   are masked (llvm.masked.load/store). Packing reads along whichever stride is unit, so transposed
+   operands (swapped strides) cost the same.
+2. Direct (M <= MR, unit-stride B rows; e.g. batch-1 dense layers): no packing, which would cost
+   more than the product; A and B are read in place, K in short blocks.
+3. Dot (N <= NR/2, unit-stride A rows; e.g. a dense layer with one output): one vectorized dot
+   product per C element instead of padding N up to NR.
 
-Threads: every thread calls the function with its tid. Work is split over (batch, MR-row panel)
-units, so a thread owns complete rows (required when an epilogue is fused). Without an epilogue and
-with more column panels than row units (skinny M, e.g. a batch-1 dense layer) the split is over
-NR-column panels instead. No barrier is needed: each thread packs the B panel it uses itself.
+No path reads or writes out of bounds for any M, N, K (0 included) and any strides. Every C element
+is summed in an order fixed by the shape alone, so results do not depend on the thread count.
+
+Threads: every thread calls the function with its tid; work is split statically, no barrier (each
+thread packs what it uses). A thread owns complete rows (row panels, batches or row groups) whenever
+an epilogue is fused; without one, skinny problems (more column panels than row units) split columns.
 
 Integer dtypes use a plain scalar loop (exact wraparound arithmetic, any order gives the same result).
 """
@@ -333,9 +341,21 @@ class _BlockedGemm:
             by_row, by_k, filled = w.label("a.by_row"), w.label("a.by_k"), w.label("a.pad")
             w.op(f"br i1 {k_contig}, label %{by_row}, label %{by_k}")
             w.start_block(by_row)
+            k_done = "0"
+            if mr <= self.tl.vl:
+                # Full panel: VL x VL register transposes (rows past MR are poison), then stores of
+                # whole vectors whose tails the next store overwrites (the buffer has VL slack).
+                vl = self.tl.vl
+                k_done = w(f"select i1 {w.cmp('eq', mv, mr)}, i64 {w(f'and i64 %kc, {-vl}')}, i64 0")
+                with w.loop(0, k_done, vl, "tk") as k:
+                    vecs = [w(f"load {self.vt}, ptr {w.gep(t, w.gep(t, rows, w.mul(i, '%sam')), k)}, "
+                              f"align {self.size}") for i in range(mr)] + ["poison"] * (vl - mr)
+                    for c, v in enumerate(self._transpose(w, vecs)):
+                        dst = w.gep(t, panel, w.mul(w.add(k, c), mr), inbounds=True)
+                        w.op(f"store {self.vt} {v}, ptr {dst}, align {self.size}")
             with w.loop(0, mv, 1, "ar") as i:
                 srow = w.gep(t, rows, w.mul(i, "%sam"))
-                with w.loop(0, "%kc", 1, "ak") as k:
+                with w.loop(k_done, "%kc", 1, "ak") as k:
                     x = w(f"load {t}, ptr {w.gep(t, srow, k)}")
                     w.op(f"store {t} {x}, ptr {w.gep(t, panel, w.add(w.mul(k, mr), i), inbounds=True)}")
             w.br(filled)
@@ -357,41 +377,61 @@ class _BlockedGemm:
         w.op("ret void")
         return w.text()
 
+    def _transpose(self, w: _FunctionWriter, vecs: list[str]) -> list[str]:
+        """Transpose VL vectors of VL lanes: log2(VL) stages, each swapping the off-diagonal
+        s x s blocks of every 2s x 2s block (one two-source shuffle per vector and stage)."""
+        vl, vt = self.tl.vl, self.vt
+        vecs = list(vecs)
+        s = vl // 2
+        while s >= 1:
+            lo = ", ".join(f"i32 {e if not e & s else vl + e - s}" for e in range(vl))
+            hi = ", ".join(f"i32 {e + s if not e & s else vl + e}" for e in range(vl))
+            for i in range(vl):
+                if i & s:
+                    continue
+                a, b = vecs[i], vecs[i + s]
+                vecs[i] = w(f"shufflevector {vt} {a}, {vt} {b}, <{vl} x i32> <{lo}>")
+                vecs[i + s] = w(f"shufflevector {vt} {a}, {vt} {b}, <{vl} x i32> <{hi}>")
+            s //= 2
+        return vecs
+
+    PACK_B_ROWS = 8  # row-major B is copied in bands of this many rows: sequential reads, 1 KiB writes
+
     def _pack_b(self) -> str:
         """B[0:kc, 0:nc] (strides sbk, sbn) -> kc x NR micro-panels: dst[jp*kc + k*NR + j]."""
         t, nr, vl, nvv = self.t, self.tl.nr, self.tl.vl, self.tl.vectors_per_row
         w = _FunctionWriter(f"define internal void @{self.fn}.pack_b(ptr noalias %dst, ptr noalias %src, "
                             f"i64 %kc, i64 %nc, i64 %sbk, i64 %sbn) noinline nounwind")
-        with w.loop(0, "%nc", nr, "jp") as jp:
+        # Row-major B: full panels copied as vectors, band by band so the source streams row-wise.
+        full_panels = w(f"select i1 {w.cmp('eq', '%sbn', 1)}, i64 {w.sdiv('%nc', nr)}, i64 0")
+        with w.loop(0, "%kc", self.PACK_B_ROWS, "fb") as k0:
+            k1 = w.min(w.add(k0, self.PACK_B_ROWS), "%kc")
+            with w.loop(0, full_panels, 1, "fp") as jp:
+                panel = w.gep(t, "%dst", w.mul(w.mul(jp, nr), "%kc"), inbounds=True)
+                cols = w.gep(t, "%src", w.mul(jp, nr))
+                with w.loop(k0, k1, 1, "fk") as k:
+                    srow = w.gep(t, cols, w.mul(k, "%sbk"))
+                    drow = w.gep(t, panel, w.mul(k, nr), inbounds=True)
+                    for j in range(nvv):
+                        v = w(f"load {self.vt}, ptr {w.gep(t, srow, j * vl)}, align {self.size}")
+                        w.op(f"store {self.vt} {v}, ptr {w.gep(t, drow, j * vl, inbounds=True)}, align 64")
+        # Remaining panels (all of them for other layouts; transposed B has sbk == 1): walk each
+        # column down k, then zero-pad the columns past nc.
+        with w.loop(w.mul(full_panels, nr), "%nc", nr, "jp") as jp:
             nv = w.min(nr, w.sub("%nc", jp))
             panel = w.gep(t, "%dst", w.mul(jp, "%kc"), inbounds=True)
             cols = w.gep(t, "%src", w.mul(jp, "%sbn"))
-            full_rowmajor = w(f"and i1 {w.cmp('eq', '%sbn', 1)}, {w.cmp('eq', nv, nr)}")
-            fast, generic, done = w.label("b.rows"), w.label("b.generic"), w.label("b.done")
-            w.op(f"br i1 {full_rowmajor}, label %{fast}, label %{generic}")
-            # Row-major B, full panel: NR contiguous elements per k, copied as vectors.
-            w.start_block(fast)
-            with w.loop(0, "%kc", 1, "fk") as k:
-                srow = w.gep(t, cols, w.mul(k, "%sbk"))
-                drow = w.gep(t, panel, w.mul(k, nr), inbounds=True)
-                for j in range(nvv):
-                    v = w(f"load {self.vt}, ptr {w.gep(t, srow, j * vl)}, align {self.size}")
-                    w.op(f"store {self.vt} {v}, ptr {w.gep(t, drow, j * vl, inbounds=True)}, align 64")
-            w.br(done)
-            # Any other layout (transposed B has sbk == 1): walk each column down k, then zero-pad.
-            w.start_block(generic)
             with w.loop(0, nv, 1, "gj") as j:
                 scol = w.gep(t, cols, w.mul(j, "%sbn"))
                 with w.loop(0, "%kc", 1, "gk") as k:
                     sp = w.gep(t, scol, w.mul(k, "%sbk"))
                     x = w(f"load {t}, ptr {sp}")
                     w.op(f"store {t} {x}, ptr {w.gep(t, panel, w.add(w.mul(k, nr), j), inbounds=True)}")
-            with w.loop(0, "%kc", 1, "pk") as k:
-                drow = w.gep(t, panel, w.mul(k, nr), inbounds=True)
-                with w.loop(nv, nr, 1, "pj") as j:
-                    w.op(f"store {t} {self._zero()}, ptr {w.gep(t, drow, j, inbounds=True)}")
-            w.br(done)
-            w.start_block(done)
+            with w.if_(w.cmp("slt", nv, nr)):
+                with w.loop(0, "%kc", 1, "pk") as k:
+                    drow = w.gep(t, panel, w.mul(k, nr), inbounds=True)
+                    with w.loop(nv, nr, 1, "pj") as j:
+                        w.op(f"store {t} {self._zero()}, ptr {w.gep(t, drow, j, inbounds=True)}")
         w.op("ret void")
         return w.text()
 
@@ -702,7 +742,7 @@ class _BlockedGemm:
             nbytes = w(f"and i64 {w.add(w.mul(elems, size), 63)}, -64")
             return w(f"call ptr @aligned_alloc(i64 64, i64 {nbytes})", "buf")
         bpack = alloc(w.mul(kc_max, nc_max))
-        apack = alloc(w.mul(kc_max, mc_max))
+        apack = alloc(w.add(w.mul(kc_max, mc_max), tl.vl))  # + VL: slack for pack_a's vector stores
 
         b_first = w.sdiv(u0, row_panels)
         b_last = w.sdiv(w.sub(u1, 1), row_panels)
