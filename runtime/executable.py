@@ -184,9 +184,11 @@ class Executable:
             table[i] = ptrs[i]
         results = []
         nin = self._nin
+        if out is not None:
+            out = self._check_out(out, plan)
         for j, (shape, dtype, alias) in enumerate(plan.outputs):
             if alias is None:
-                o = np.empty(shape, dtype)
+                o = np.empty(shape, dtype) if out is None else out[j]
                 table[nin + j] = _pointer(o)
             else:
                 o = arrs[alias]
@@ -196,13 +198,25 @@ class Executable:
                 else:
                     table[nin + j] = ptrs[alias]
             results.append(o)
-        if out is not None:
-            raise TypeError(f"{self.name}: `out=` is not supported; outputs are fresh arrays")
         status = self._run(plan)
         if status:
             raise ExecutionError(self._errors.get(status, f"{self.name}: runtime check failed (code {status})"),
                                  status)
         return results
+
+    def _check_out(self, out, plan) -> list:
+        out = list(out)
+        if len(out) != len(plan.outputs):
+            raise TypeError(f"{self.name}: out= needs {len(plan.outputs)} arrays, got {len(out)}")
+        for j, (o, (shape, dtype, alias)) in enumerate(zip(out, plan.outputs)):
+            if alias is not None:
+                continue  # written into its input
+            if (type(o) is not np.ndarray or o.shape != shape or o.dtype != dtype or not o.flags.c_contiguous
+                    or not o.flags.writeable):
+                got = f"{o.dtype}{list(o.shape)}" if isinstance(o, np.ndarray) else type(o).__name__
+                raise ValueError(f"{self.name}: out[{j}] must be a writable C-contiguous {dtype}{list(shape)} "
+                                 f"array, got {got}")
+        return out
 
     def _run(self, plan) -> int:
         n = plan.nthreads
@@ -220,16 +234,25 @@ class Executable:
                 w.lock.release()
             return self._fn(plan.table_addr, plan.dims_addr, 0, 1, plan.barrier_addr)
         ctypes.memset(plan.barrier_addr, 0, 8 * self._barrier_slots)
+        pending = []
         try:
             for t, w in enumerate(taken, start=1):
                 w.jobs.put((self._fn, (plan.table_addr, plan.dims_addr, t, n, plan.barrier_addr)))
+                pending.append(w)
             status = self._fn(plan.table_addr, plan.dims_addr, 0, n, plan.barrier_addr)
-            for w in taken:
-                r = w.results.get()
+            failure = None
+            while pending:
+                r = pending[0].results.get()
+                pending.pop(0)
                 if isinstance(r, BaseException):
-                    raise r
-                status = status or r
+                    failure = r
+                else:
+                    status = status or r
+            if failure is not None:
+                raise failure
         finally:
+            for w in pending:  # interrupted: let the workers finish before anyone reuses them
+                w.results.get()
             for w in taken:
                 w.lock.release()
         return status

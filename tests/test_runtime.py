@@ -180,8 +180,8 @@ def test_artifact_round_trip_in_a_clean_process(compiled, tmp_path):
     assert os.path.exists(path) and not [p for p in os.listdir(tmp_path) if p.startswith(".ffa-")]
     with zipfile.ZipFile(path) as z:
         assert {"format.json", "signature.json", "code.o"} <= set(z.namelist())
-    # The child imports only fuseflow.runtime (the package's __init__ is not imported for a
-    # subpackage when the runtime directory is used directly through the installed package).
+    # The child imports only fuseflow.runtime; it must not pull in the compiler or networkx
+    # (so fuseflow/__init__.py has to stay free of eager compiler imports).
     proc = subprocess.run([sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
@@ -206,3 +206,12 @@ def test_artifact_refuses_foreign_cpu_and_bad_files(compiled, tmp_path):
         z.writestr("code.o", b"")
     with pytest.raises(ArtifactError, match="format version 99"):
         load(newer)
+
+
+def test_out_arrays_are_filled_in_place(exe):
+    x = np.ones((2, 3), np.float32)
+    dst = np.zeros((2, 3), np.float32)
+    res = exe(x, W, K, out=[dst])
+    assert res[0] is dst and dst.tolist() == [[11, 12, 13]] * 2
+    with pytest.raises(ValueError, match=r"out\[0\] must be a writable C-contiguous float32\[2, 3\]"):
+        exe(x, W, K, out=[np.zeros((3, 2), np.float32)])
