@@ -1,0 +1,220 @@
+"""Control dependencies and grouping: `tf.control_dependencies`, `group`, `no_op`, `tuple`,
+`with_dependencies`, and `cond`.
+
+A NoOp (TF's op type name) computes nothing; running it runs its control inputs. Ordering
+between assignments and reads follows the rules documented in variables.py.
+
+`cond(pred, true_fn, false_fn)`: with a Python or constant predicate only the chosen branch is
+built (as TF does for static predicates). With a runtime predicate both branches are built
+and each output is `select(pred, t, f)`: branches must be free of side effects (assignments,
+queue ops), which is checked.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+from fuseflow.compiler import dtypes as dt
+
+from . import graph as graph_mod
+from .build import replay_handler
+from .core import apply_op, convert_to_tensor
+from .graph import Operation, _as_op
+from .tensor import EagerTensor, Tensor
+
+NO_OP = "NoOp"
+
+
+@replay_handler(NO_OP)
+def _replay_no_op(ctx, op, inputs):
+    return []
+
+
+def _graph_mode() -> bool:
+    return graph_mod.graph_is_active()
+
+
+def control_dependencies(control_inputs):
+    """Ops created in the block run after `control_inputs` (a list of ops/tensors, or None to
+    clear the dependencies of enclosing blocks). Eager code runs in order: a no-op there."""
+    if not _graph_mode():
+        if control_inputs is not None:
+            for c in control_inputs:
+                if callable(c) and not isinstance(c, (Operation, Tensor)):
+                    c()
+        return contextlib.nullcontext()
+    g = graph_mod.get_default_graph()
+    if control_inputs is not None:
+        control_inputs = [_as_dep(c) for c in control_inputs]
+    return g.control_dependencies(control_inputs)
+
+
+def _as_dep(c):
+    if hasattr(c, "_as_graph_element") and not isinstance(c, (Operation, Tensor)):
+        # A variable as a control input: TF depends on its graph element (the creation-time read).
+        c = c._as_graph_element()
+    op = _as_op(c)
+    if op is None:
+        if isinstance(c, (list, tuple)):
+            raise TypeError(f"Control input must be an Operation or Tensor, got a nested {type(c).__name__}")
+        raise TypeError(f"Can not convert a {type(c).__name__} into a Tensor or Operation.")
+    return op
+
+
+def no_op(name=None):
+    """An op that does nothing (its control inputs still run)."""
+    if not _graph_mode():
+        return None
+    g = graph_mod.get_default_graph()
+    loc = graph_mod.user_location(g.get_name_scope())
+    return g.create_op(NO_OP, [], {}, [], name=name or "NoOp", loc=loc)
+
+
+def group(*inputs, name=None):
+    """One op that runs all `inputs` (ops, tensors, or nested lists of them)."""
+    if not _graph_mode():
+        return None
+    deps = []
+    for x in _flatten(inputs):
+        if x is None:
+            continue
+        op = _as_dep(x)
+        if op not in deps:
+            deps.append(op)
+    g = graph_mod.get_default_graph()
+    with g.control_dependencies(deps):
+        return no_op(name=name or "group_deps")
+
+
+def _flatten(x):
+    if isinstance(x, dict):
+        for k in sorted(x):
+            yield from _flatten(x[k])
+    elif isinstance(x, (list, tuple)):
+        for v in x:
+            yield from _flatten(v)
+    else:
+        yield x
+
+
+def with_dependencies(dependencies, output_tensor, name=None):
+    """`output_tensor`'s value, produced after every op in `dependencies` ran."""
+    from .array_ops import identity
+    if not _graph_mode():
+        return output_tensor
+    g = graph_mod.get_default_graph()
+    with g.name_scope(name or "control_dependency") as scope:
+        with g.control_dependencies([_as_dep(d) for d in dependencies]):
+            if isinstance(output_tensor, Operation):
+                return group(output_tensor, name=scope)
+            return identity(convert_to_tensor(output_tensor), name=scope)
+
+
+def tuple_(tensors, name=None, control_inputs=None):
+    """The tensors, each gated on all of them (and `control_inputs`) having been computed."""
+    from .array_ops import identity
+    if not _graph_mode():
+        return list(tensors)
+    g = graph_mod.get_default_graph()
+    tensors = list(tensors)
+    with g.name_scope(name or "tuple") as scope:
+        deps = [t for t in tensors if t is not None]
+        if control_inputs:
+            deps = deps + list(control_inputs)
+        gate = group(*deps, name=None)
+        out = []
+        for t in tensors:
+            if t is None:
+                out.append(None)
+            elif isinstance(t, Operation):
+                out.append(with_dependencies([gate], t))
+            else:
+                with g.control_dependencies([gate]):
+                    out.append(identity(convert_to_tensor(t)))
+        return out
+
+
+
+# ------------------------------------------------------------------------------ cond
+_SIDE_EFFECT_OPS = {"assign", "assign_add", "assign_sub"}
+
+
+def _static_pred(pred):
+    if isinstance(pred, (bool, np.bool_)):
+        return bool(pred)
+    if isinstance(pred, (int, np.integer)):
+        return bool(pred)
+    if isinstance(pred, EagerTensor):
+        return bool(pred._value)
+    if isinstance(pred, Tensor) and pred.op.type == "constant":
+        return bool(pred.op.attrs["value"].array)
+    if hasattr(pred, "_as_tensor") and not isinstance(pred, Tensor):
+        return None
+    return None
+
+
+def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, fn2=None):
+    """`true_fn()` if pred else `false_fn()`, with TF's output structure rules."""
+    true_fn = true_fn if true_fn is not None else fn1
+    false_fn = false_fn if false_fn is not None else fn2
+    if not callable(true_fn) or not callable(false_fn):
+        raise TypeError("cond: true_fn and false_fn must be callable")
+    static = _static_pred(pred)
+    if static is not None:
+        return true_fn() if static else false_fn()
+    g = graph_mod.get_default_graph()
+    pred_t = convert_to_tensor(pred)
+    if pred_t.dtype != dt.bool_ or (pred_t.shape.rank not in (None, 0)):
+        raise ValueError(f"cond: pred must be a scalar bool tensor, got {pred_t!r}")
+    with g.name_scope(name or "cond"):
+        before = len(g.get_operations())
+        with g.name_scope("true"):
+            t_out = true_fn()
+        with g.name_scope("false"):
+            f_out = false_fn()
+        created = g.get_operations()[before:]
+    effects = [op for op in created if op.type in _SIDE_EFFECT_OPS or op.type.startswith("queue_")]
+    if effects:
+        raise NotImplementedError(
+            f"tf.cond with a runtime predicate: a branch has side effects ({effects[0].type} '{effects[0].name}'). "
+            f"fuseflow computes both branches and selects the outputs, so branches must be pure; move the "
+            f"assignment out of the cond (e.g. assign tf.where(pred, new, old))")
+    return _select_structure(pred_t, t_out, f_out)
+
+
+def _select_structure(pred, a, b):
+    if isinstance(a, (list, tuple)) and not isinstance(a, str):
+        if not isinstance(b, (list, tuple)) or len(a) != len(b):
+            raise ValueError("cond: true_fn and false_fn must return the same structure")
+        out = [_select_structure(pred, x, y) for x, y in zip(a, b)]
+        return type(a)(*out) if hasattr(a, "_fields") else type(a)(out)
+    if isinstance(a, dict):
+        if not isinstance(b, dict) or set(a) != set(b):
+            raise ValueError("cond: true_fn and false_fn must return the same structure")
+        return {k: _select_structure(pred, a[k], b[k]) for k in a}
+    if a is None and b is None:
+        return None
+    if isinstance(a, Operation) or isinstance(b, Operation):
+        return group(a, b)
+    x = convert_to_tensor(a)
+    y = convert_to_tensor(b, dtype=x.dtype) if not isinstance(b, Tensor) else b
+    if x.dtype != y.dtype:
+        raise ValueError(f"cond: branches return different dtypes ({x.dtype.name} vs {y.dtype.name})")
+    return apply_op("select", [pred, x, y], {}, name="Merge")
+
+
+def case(pred_fn_pairs, default=None, exclusive=False, strict=False, name="case"):
+    """First branch whose predicate holds (chained conds), else `default`."""
+    pairs = list(pred_fn_pairs.items()) if isinstance(pred_fn_pairs, dict) else list(pred_fn_pairs)
+    if default is None:
+        if not pairs:
+            raise ValueError("case: no branches and no default")
+        pairs, (_, default) = pairs[:-1], pairs[-1]
+    result_fn = default
+    for pred, fn in reversed(pairs):
+        result_fn = (lambda p, f, rest: (lambda: cond(p, f, rest)))(pred, fn, result_fn)
+    return result_fn()
+
+
+__all__ = ["control_dependencies", "no_op", "group", "with_dependencies", "tuple_", "cond", "case"]
