@@ -286,8 +286,9 @@ class _Program:
 class ConcreteFunction:
     """One trace: a FuncGraph with its placeholders, outputs and the compiled program(s)."""
 
-    def __init__(self, func_graph: FuncGraph, name: str, arg_specs):
+    def __init__(self, func_graph: FuncGraph, name: str, arg_specs, shared_batch_dim: bool = False):
         self.graph = func_graph
+        self._shared_batch_dim = shared_batch_dim
         self.name = name
         self.structured_input_signature = arg_specs
         self._flat_outputs = [t for t in nest.flatten(func_graph.structured_outputs) if isinstance(t, Tensor)]
@@ -331,8 +332,10 @@ class ConcreteFunction:
                     raise ValueError(f"fuseflow.function '{self.name}': argument {t.op.name} has unknown rank; "
                                      f"give its TensorSpec a rank (None dims are fine)")
                 dims = []
-                for d in t.shape.as_list():
-                    if d is None:
+                for axis, d in enumerate(t.shape.as_list()):
+                    if d is None and axis == 0 and self._shared_batch_dim:
+                        dims.append(SymDim.symbol("batch"))
+                    elif d is None:
                         dims.append(SymDim.symbol(f"b{k}"))
                         k += 1
                     else:
@@ -526,12 +529,14 @@ class Function:
     """A Python function compiled per input signature (see module docstring)."""
 
     def __init__(self, python_function, input_signature=None, jit_compile=None, reduce_retracing=False,
-                 name: Optional[str] = None):
+                 name: Optional[str] = None, shared_batch_dim: bool = False):
         self._python_function = python_function
         self._input_signature = None if input_signature is None else list(input_signature)
         self._jit_compile = jit_compile
         self._reduce_retracing = bool(reduce_retracing)
         self._name = name or getattr(python_function, "__name__", "function")
+        # All arguments' leading None dims are one size (a batch): one symbol for all of them.
+        self._shared_batch_dim = bool(shared_batch_dim)
         self._traces: list = []            # [(struct key, tensor sigs, ConcreteFunction)]
         self._exact: dict = {}
         self._tracing_count = 0
@@ -569,7 +574,8 @@ class Function:
             bound = None
         if bound is None:
             bound = Function(functools.partial(self._python_function, instance), self._input_signature,
-                             self._jit_compile, self._reduce_retracing, name=self._name)
+                             self._jit_compile, self._reduce_retracing, name=self._name,
+                             shared_batch_dim=self._shared_batch_dim)
             functools.update_wrapper(bound, self._python_function, updated=())
             try:
                 self._bound[instance] = bound
@@ -677,7 +683,7 @@ class Function:
         g.structured_outputs = outputs
         from . import function_state
         function_state.after_trace(g)
-        concrete = ConcreteFunction(g, self._name, specs_out)
+        concrete = ConcreteFunction(g, self._name, specs_out, shared_batch_dim=self._shared_batch_dim)
         return concrete
 
     def _arg_names(self, n_args, kwargs) -> list:

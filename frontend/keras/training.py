@@ -15,7 +15,7 @@ import numpy as np
 import fuseflow as tf
 from fuseflow import nest
 from fuseflow.data import Dataset
-from fuseflow.function import TensorSpec
+from fuseflow.function import Function, TensorSpec
 from fuseflow.tensor import EagerTensor, TensorShape
 
 from . import callbacks as callbacks_mod
@@ -179,8 +179,8 @@ class TrainingMixin:
                 ids = [m for v in ids.values() for m in (v if isinstance(v, (list, tuple)) else [v])]
             yt = None if y is None else nest.flatten(y)[0]
             yp = nest.flatten(y_pred)[0]
-            yt_shape = None if yt is None else tuple(yt.shape.as_list())
-            yp_shape = tuple(yp.shape.as_list())
+            yt_shape = None if yt is None else tuple(TensorShape(yt.shape).as_list())
+            yp_shape = tuple(TensorShape(yp.shape).as_list())
             for m in ids:
                 out.append(metrics_mod.resolve_accuracy(m, yt_shape, yp_shape, loss=self.loss))
         self._compiled_metrics = out
@@ -278,7 +278,8 @@ class TrainingMixin:
         if self.run_eagerly:
             compiled = run
         else:
-            compiled = tf.function(run, input_signature=[_batch_spec((x, y, sw)[i]) for i in present])
+            compiled = Function(run, input_signature=[_batch_spec((x, y, sw)[i]) for i in present],
+                                name=f"{kind}_step", shared_batch_dim=True)
 
         def fn(*batch):
             return compiled(*[batch[i] for i in present])
