@@ -102,9 +102,10 @@ unary("selu", lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.67326324235437
       lambda x, a, d: Binary("mul", _c(1.0507009873554805, x),
                              Select(Binary("gt", x, _c(0, x)), x,
                                     Binary("mul", _c(1.6732632423543772, x), Unary("expm1", x, d)))),
-      lambda em, x, y, g, a: em.select(
-          em.greater(x, em.scalar_like(0, x)), em.mul(g, em.scalar_like(1.0507009873554805, x)),
-          em.mul(g, em.add(y, em.scalar_like(1.0507009873554805 * 1.6732632423543772, y)))), cheap=False)
+      lambda em, x, y, g, a: em.select(  # TF's SeluGrad tests the output: y < 0
+          em.less(y, em.scalar_like(0, y)),
+          em.mul(g, em.add(y, em.scalar_like(1.0507009873554805 * 1.6732632423543772, y))),
+          em.mul(g, em.scalar_like(1.0507009873554805, x))), cheap=False)
 unary("softplus", lambda x: np.logaddexp(np.zeros((), x.dtype), x).astype(x.dtype),
       lambda x, a, d: Binary("add", Binary("max", x, _c(0, x)),
                              Unary("log1p", Unary("exp", Unary("neg", Unary("abs", x, d), d), d), d)),
@@ -204,7 +205,8 @@ binary("mul", np.multiply, _b("mul"), lambda em, x, y, z, g: (em.mul(g, y), em.m
 binary("div", _div_ref, _b("div"),
        lambda em, x, y, z, g: (em.div(g, y), em.neg(em.div(em.mul(g, z), y))))
 binary("floordiv", _floordiv_ref, _b("floordiv"))
-binary("mod", _mod_ref, _b("mod"))
+binary("mod", _mod_ref, _b("mod"),  # TF's FloorModGrad: (g, -g * floor(x / y))
+       lambda em, x, y, z, g: (g, em.neg(em.mul(g, em.floordiv(x, y)))))
 binary("pow", _pow_ref, _b("pow"), lambda em, x, y, z, g: (
     em.mul(g, em.mul(y, em.pow(x, em.sub(y, em.scalar_like(1, y))))),
     em.mul(g, em.mul(z, em.select(em.greater(x, em.scalar_like(0, x)),
@@ -217,7 +219,9 @@ binary("squared_difference", lambda a, b: np.square(a - b),
        lambda a, b: Binary("mul", Binary("sub", a, b), Binary("sub", a, b)),
        lambda em, x, y, z, g: (lambda d: (d, em.neg(d)))(
            em.mul(g, em.mul(em.scalar_like(2, x), em.sub(x, y)))))
-binary("atan2", np.arctan2, _b("atan2"), allowed=_FLOAT, cheap=False)
+binary("atan2", np.arctan2, _b("atan2"), lambda em, y, x, z, g: (  # atan2(y, x)
+    lambda scale: (em.mul(scale, x), em.neg(em.mul(scale, y))))(
+        em.div(g, em.add(em.square(x), em.square(y)))), allowed=_FLOAT, cheap=False)
 
 for _name, _op, _ref in (("equal", "eq", np.equal), ("not_equal", "ne", np.not_equal),
                          ("less", "lt", np.less), ("less_equal", "le", np.less_equal),

@@ -101,6 +101,6 @@ def _transpose_index(ctx, idx):
 
 
 register(OpDef("transpose", "injective", _transpose_infer,
-               lambda arrays, attrs: [np.ascontiguousarray(np.transpose(arrays[0], attrs["perm"]))], arity=1,
+               lambda arrays, attrs: [np.transpose(arrays[0], attrs["perm"]).copy()], arity=1,
                index=_transpose_index,
                grad=lambda em, ins, outs, attrs, gs: [em.transpose(gs[0], perm=tuple(int(i) for i in np.argsort(attrs["perm"])))]))

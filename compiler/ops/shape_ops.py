@@ -450,7 +450,7 @@ def _ss_ref(arrays, attrs):
     axes, out = strided_layout(x.shape, attrs)
     for k, (start, size, s, _) in enumerate(axes):
         x = np.take(x, start + s * np.arange(size, dtype=np.int64), axis=k)
-    return [np.ascontiguousarray(x.reshape(out))]
+    return [x.reshape(out).copy()]
 
 
 def _without_new_axes(out_index, attrs):
