@@ -87,13 +87,15 @@ def variable_of(x):
     return None
 
 
-def _read_tensors(var, graph) -> list:
-    """Every tensor in `graph` that reads `var`'s value (TF differentiates a resource variable
-    through all of its reads)."""
-    reads = []
+def _reads_by_variable(graph) -> dict:
+    """id(variable) -> every tensor in `graph` reading its value (TF differentiates a resource
+    variable through all of its reads)."""
+    reads: dict = {}
     for op in graph.get_operations():
-        if op.type == "read_variable" and getattr(op, "_variable", None) is var:
-            reads.append(op.outputs[0])
+        if op.type == "read_variable":
+            var = getattr(op, "_variable", None)
+            if var is not None:
+                reads.setdefault(id(var), []).append(op.outputs[0])
     return reads
 
 
@@ -134,9 +136,9 @@ def reachable_from(ys, stop=()) -> set:
     return seen
 
 
-def _connected(x, var, reach, graph) -> bool:
+def _connected(x, var, reach, reads) -> bool:
     if var is not None:
-        return any(r in reach for r in _read_tensors(var, graph)) or (isinstance(x, Tensor) and x in reach)
+        return any(r in reach for r in reads.get(id(var), ())) or (isinstance(x, Tensor) and x in reach)
     return x in reach
 
 
@@ -155,13 +157,20 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
     grad_ys_list = [None] * len(ys) if grad_ys is None else _flat(grad_ys)
     if len(grad_ys_list) != len(ys):
         raise ValueError(f"tf.gradients: passed {len(grad_ys_list)} grad_ys for {len(ys)} ys")
-    stops = [_x_tensor(s, g) if not isinstance(s, Tensor) else s for s in _flat(stop_gradients or [])]
+    stop_list = _flat(stop_gradients or [])
+    stops = [_x_tensor(s, g) if not isinstance(s, Tensor) else s for s in stop_list]
     for y in ys:
         if not is_backpropagatable(y.dtype):
             raise TypeError(f"tf.gradients: y {y.name} has dtype {y.dtype.name}; only floating-point "
                             f"tensors can be differentiated")
 
-    reach = reachable_from(ys, stop=stops)
+    reads = _reads_by_variable(g)
+    frontend_stops = list(stops)
+    for s_ in stop_list:
+        var = variable_of(s_)
+        if var is not None:
+            frontend_stops.extend(reads.get(id(var), ()))
+    reach = reachable_from(ys, stop=frontend_stops)
     x_tensors, connected = [], []
     for x in xs_list:
         if x is None:
@@ -169,7 +178,7 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
         var = variable_of(x)
         xt = _x_tensor(x, g)
         x_tensors.append(xt)
-        connected.append(_connected(xt, var, reach, g) and is_backpropagatable(xt.dtype))
+        connected.append(_connected(xt, var, reach, reads) and is_backpropagatable(xt.dtype))
 
     results: list = [None] * len(xs_list)
     live = [i for i, c in enumerate(connected) if c]

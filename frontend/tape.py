@@ -86,7 +86,10 @@ def _is_variable(x) -> bool:
 def _op_differentiable(op_type: str) -> bool:
     if op_type == "stop_gradient":
         return False
-    opdef = get_op(op_type)
+    try:
+        opdef = get_op(op_type)
+    except NotImplementedError:          # not a compiler op: nothing to replay it with
+        return False
     return bool(opdef.differentiable) and not opdef.stateful
 
 
