@@ -117,6 +117,7 @@ class FuncGraph(Graph):
         self.inputs: list = []                 # placeholder Tensors, one per tensor argument leaf
         self.structured_outputs = None
         self.variables: list = []              # variables read or written inside (bound by reference)
+        self._last_write: dict = {}            # id(variable) -> its latest assign op (auto control deps)
         outer = graph_mod.get_default_graph() if graph_mod._graph_stack else None
         self.outer_graph = outer
         if outer is not None:
@@ -124,6 +125,19 @@ class FuncGraph(Graph):
 
     def is_function_graph(self) -> bool:
         return True
+
+    def create_op(self, type_, inputs, attrs, output_specs, name=None, loc=None):
+        """TF2's automatic control dependencies: every read or write of a variable runs after the
+        previous write of that variable, so state changes happen in program order."""
+        op = super().create_op(type_, inputs, attrs, output_specs, name=name, loc=loc)
+        var = attrs.get("variable") if attrs else None
+        if var is not None:
+            last = self._last_write.get(id(var))
+            if last is not None:
+                op._add_control_input(last)
+            if type_.startswith("assign"):
+                self._last_write[id(var)] = op
+        return op
 
     def placeholder(self, dtype, shape, name: str) -> Tensor:
         shape = TensorShape(shape)
