@@ -60,6 +60,19 @@ def _kind(fused: Optional[Graph], members: list, kernel) -> str:
     return get_op(fused.op(anchor)).kind if anchor is not None else "elementwise"
 
 
+def _wrap(head: str, items: list, width: int = 110) -> list:
+    """Comma-separated items over as many lines as needed, aligned under the first."""
+    lines, cur = [], head
+    for i, item in enumerate(items):
+        piece = item + ("," if i < len(items) - 1 else "")
+        if cur.strip() and len(cur) + len(piece) + 1 > width and cur != head:
+            lines.append(cur.rstrip())
+            cur = " " * len(head)
+        cur += piece + " "
+    lines.append(cur.rstrip())
+    return lines
+
+
 def format_kernels(program: Program, fused: Optional[Graph] = None, env: Optional[dict] = None) -> str:
     """The kernel view of a program; `fused` (the fused graph) adds node numbers, source lines
     and value names; `env` (size symbol -> int) makes costs of symbolic shapes concrete."""
@@ -83,10 +96,9 @@ def format_kernels(program: Program, fused: Optional[Graph] = None, env: Optiona
         lines.append("")
         count = len(members) if members else len(k.nodes)
         lines.append(f"kernel {i}  {k.name}  ({_kind(fused, members, k)}, {count} node{'s' * (count != 1)})")
-        if members:
-            lines.append("  fuses:    " + ", ".join(_node_ref(fused, number, n) for n in members))
-        elif k.nodes:
-            lines.append("  fuses:    " + ", ".join(k.nodes))
+        refs = [_node_ref(fused, number, n) for n in members] if members else list(k.nodes)
+        if refs:
+            lines += _wrap("  fuses:    ", refs)
         for label, names, sizes, arrow in (("reads:", k.reads, cost.reads, "<-"),
                                            ("writes:", k.writes, cost.writes, "->")):
             for j, name in enumerate(names):
