@@ -191,7 +191,7 @@ def test_float_matches_numpy(dtype, shape, layout):
         _check(got, a, b)
 
 
-@pytest.mark.parametrize("dtype", ["int32", "int64"])
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint8", "int16"])
 @pytest.mark.parametrize("shape", [(1, 1, 1), (0, 3, 2), (3, 4, 0), (7, 5, 11), (16, 33, 9)],
                          ids=lambda s: "x".join(map(str, s)))
 @pytest.mark.parametrize("layout", LAYOUTS, ids=["nn", "tn", "nt", "tt"])

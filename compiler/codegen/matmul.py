@@ -116,7 +116,7 @@ def matmul_function_ir(fn_name: str, dtype: DType, epilogue_fn: str | None, isa:
     if dtype.is_integer and dtype.name in _LLVM_TYPE:
         return _scalar_gemm(fn_name, _LLVM_TYPE[dtype.name], epilogue_fn)
     raise TypeError(f"matmul codegen: dtype {dtype.name} is not supported natively "
-                    f"(supported: float32, float64 and integer types)")
+                    f"(supported: float32, float64 and the signed and unsigned integer types)")
 
 
 class _FunctionWriter:
@@ -211,18 +211,16 @@ def _split(w: _FunctionWriter, total, tid, nthreads):
     return lo, hi
 
 
-def _bool(flag: bool) -> str:
-    return "true" if flag else "false"
-
-
 class _BlockedGemm:
+    """IR generator for one float matmul function: driver, packers, micro-kernel, direct and dot
+    kernels, all specialized to one dtype and tiling."""
+
     def __init__(self, fn: str, dtype: DType, tiling: GemmTiling, epilogue_fn: str | None):
         self.fn, self.tl, self.epilogue = fn, tiling, epilogue_fn
         self.t = _LLVM_TYPE[dtype.name]
         self.size = dtype.itemsize
         self.vt = f"<{tiling.vl} x {self.t}>"
         self.vsuffix = f"v{tiling.vl}f{dtype.bits}"
-        assert tiling.mc % tiling.mr == 0 and tiling.nc % tiling.nr == 0
 
     def build(self) -> str:
         direct = [self._direct_kernel(rows, vecs) for rows, vecs in self._direct_variants()]
