@@ -238,6 +238,7 @@ class Optimizer:
         self._known: dict = {}              # id(var) -> var
         self._variables: list = []          # optimizer-owned variables in creation order
         self._exclude_from_wd: set = set()
+        self._compiled_apply = None
         Variable = _variable_cls()
         with _init_scope():
             self._iterations = Variable(np.int64(0), name="iteration", trainable=False, dtype=dt.int64)
@@ -339,9 +340,24 @@ class Optimizer:
             raise ValueError(f"apply: got {len(grads)} gradients for {len(trainable_variables)} variables")
         grads, trainable_variables = _filter_empty_gradients(grads, trainable_variables)
         self.build(trainable_variables)
-        grads = [_ops.tensor(g) for g in grads]
-        grads = self._clip_gradients(grads)
-        lr = self._get_current_learning_rate()
+        lr = None
+        if callable(self._learning_rate) and not isinstance(self._learning_rate, LearningRateSchedule) \
+                and not hasattr(self._learning_rate, "_as_tensor"):
+            lr = _ops.tensor(self._learning_rate(), dt.float32)     # Keras calls it at every step
+        if graph_mod.graph_is_active():
+            self._apply_ops([_ops.tensor(g) for g in grads], trainable_variables, lr)
+            return
+        # Eagerly, the whole update (clipping, weight decay, every variable, iterations) is one
+        # compiled program, traced once per set of variables and gradient types.
+        if self._compiled_apply is None:
+            from ..function import Function
+            self._compiled_apply = Function(self._apply_ops, name=f"{self.name}_apply")
+        self._compiled_apply([_ops.tensor(g) for g in grads], trainable_variables, lr)
+
+    def _apply_ops(self, grads, trainable_variables, lr=None):
+        grads = self._clip_gradients(list(grads))
+        if lr is None:
+            lr = self._get_current_learning_rate()
         self._apply_weight_decay(trainable_variables, lr)
         updates = []
         for g, v in zip(grads, trainable_variables):

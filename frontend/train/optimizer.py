@@ -261,8 +261,7 @@ class Optimizer:
         return self._get_or_make_slot(var, np.full(_static_shape(var), value, dtype.np), slot_name, op_name)
 
     def _create_non_slot_variable(self, initial_value, name, colocate_with):
-        graph = graph_mod.get_default_graph() if graph_mod.graph_is_active() else None
-        key = (name, id(graph))
+        key = (name, _outer_graph_id())
         v = self._non_slot.get(key)
         if v is None:
             Variable = _variable_cls()
@@ -271,5 +270,11 @@ class Optimizer:
         return v
 
     def _get_non_slot_variable(self, name, graph=None):
-        graph = graph if graph is not None else (graph_mod.get_default_graph() if graph_mod.graph_is_active() else None)
-        return self._non_slot.get((name, id(graph)))
+        return self._non_slot.get((name, id(graph) if graph is not None else _outer_graph_id()))
+
+
+def _outer_graph_id():
+    """The graph non-slot variables belong to: the one outside any function trace (None: eager),
+    as TF keys them with `executing_eagerly_outside_functions`."""
+    with _init_scope():
+        return id(graph_mod.get_default_graph()) if graph_mod.graph_is_active() else id(None)
