@@ -21,9 +21,10 @@ _ENTRY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctyp
 _addressof = ctypes.addressof
 _char_from_buffer = ctypes.c_char.from_buffer
 _ARENA_ALIGN = 64
-# Below this much estimated work (bytes moved + flops) one thread is faster: waking a worker
-# costs tens of microseconds.
-MIN_PARALLEL_WORK = float(os.environ.get("FUSEFLOW_MIN_PARALLEL_WORK", 1 << 20))
+# Below this much estimated work (bytes moved + operations) one thread is faster: handing a call
+# to the worker thread costs ~45 us here, so an elementwise add breaks even near 500k elements
+# and a tanh near 250k [measured with benchmarks/bench_codegen.py on the 2-core CI machine].
+MIN_PARALLEL_WORK = float(os.environ.get("FUSEFLOW_MIN_PARALLEL_WORK", 8 << 20))
 
 
 class ExecutionError(RuntimeError):

@@ -237,7 +237,8 @@ def _eval_index_expr(e, env):
 
 
 def _kernel_work(program: L.Program, k: L.Kernel, env) -> float:
-    """Bytes moved plus flops, with every size symbol bound to 1 (the runtime rescales)."""
+    """Bytes moved plus operations, with every size symbol bound to 1 (the runtime rescales by
+    the actual buffer sizes)."""
     try:
         if k.flops is not None or k.bytes is not None:
             return sum(_eval_index_expr(e, env) for e in (k.flops, k.bytes) if e is not None)
@@ -248,13 +249,52 @@ def _kernel_work(program: L.Program, k: L.Kernel, env) -> float:
         buf = program.buffers.get(b)
         if buf is not None:
             work += _static_elements(buf.shape, env) * buf.dtype.itemsize
-    for s in k.body:
-        if isinstance(s, L.MatmulTemplate):
+    return float(work + _stmts_cost(k.body, env))
+
+
+_EXPENSIVE = {"exp": 20, "expm1": 24, "log": 20, "log1p": 26, "tanh": 30, "sigmoid": 24, "erf": 30,
+              "sin": 60, "cos": 60, "pow": 50, "atan2": 40, "sqrt": 6, "rsqrt": 8, "div": 4, "floordiv": 8,
+              "mod": 8}
+
+
+def _expr_cost(e, seen) -> float:
+    """Rough operation count of an expression DAG (shared subexpressions counted once)."""
+    if id(e) in seen or isinstance(e, (L.Const, L.Var, L.SizeOf)):
+        return 0.0
+    seen.add(id(e))
+    if isinstance(e, L.Load):
+        return 1.0 + _expr_cost(e.index, seen)
+    if isinstance(e, (L.Unary, L.Cast)):
+        return _EXPENSIVE.get(getattr(e, "op", ""), 1) + _expr_cost(e.x, seen)
+    if isinstance(e, L.Binary):
+        return _EXPENSIVE.get(e.op, 1) + _expr_cost(e.a, seen) + _expr_cost(e.b, seen)
+    if isinstance(e, L.Select):
+        return 1.0 + _expr_cost(e.cond, seen) + _expr_cost(e.a, seen) + _expr_cost(e.b, seen)
+    return 1.0
+
+
+def _stmts_cost(stmts, env) -> float:
+    """Operations executed by a statement list, loop trip counts evaluated with symbols = 1."""
+    total = 0.0
+    for s in stmts:
+        if isinstance(s, L.Loop):
             try:
-                work += 2 * np.prod([_eval_index_expr(x, env) for x in (s.batch, s.m, s.n, s.k)])
-            except ValueError:
+                trips = max(_eval_index_expr(s.extent, env), 0.0)
+            except (ValueError, ZeroDivisionError, KeyError):
+                trips = 1.0
+            total += trips * _stmts_cost(s.body, env)
+        elif isinstance(s, L.If):
+            total += max(_stmts_cost(s.then, env), _stmts_cost(s.orelse, env))
+        elif isinstance(s, L.MatmulTemplate):
+            try:
+                total += 2 * float(np.prod([_eval_index_expr(x, env) for x in (s.batch, s.m, s.n, s.k)]))
+            except (ValueError, ZeroDivisionError, KeyError):
                 pass
-    return float(work)
+        else:
+            from .kernelgen import _stmt_exprs
+            seen = set()
+            total += sum(_expr_cost(e, seen) for e in _stmt_exprs(s))
+    return total
 
 
 def _aliases(program: L.Program) -> dict:
