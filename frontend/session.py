@@ -150,7 +150,13 @@ class _SessionStore(VariableStore):
         if var._graph is None:
             return var._eager_value
         entry = self._values.get(id(var))
-        return None if entry is None else entry[1]
+        if entry is None:
+            auto = getattr(var, "_auto_initial", None)   # state that needs no initializer (RNG counters)
+            if auto is None:
+                return None
+            self.set(var, auto())
+            return self._values[id(var)][1]
+        return entry[1]
 
     def set(self, var, array):
         if var._graph is None:

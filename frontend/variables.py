@@ -21,8 +21,10 @@ The handlers below keep a `VariableState` in `ctx.extra["variable_state"]` and i
 ordering rules:
   * A read sees the value written by the latest assign to that variable among the read's
     transitive (data or control) dependencies, else the value at the start of the run.
-  * An assign_add/assign_sub starts from the value seen by the same rule, so assigns chained
-    by dependencies apply in order within one run.
+  * Assignments apply one after another in creation order (a topological order of the graph):
+    an assign_add/assign_sub starts from the value left by the previous assignment to that
+    variable in this run (or the start value), so chained assigns apply in order and unordered
+    increments all take effect, like TF's read-modify-write on the variable's buffer.
   * The start value is ONE graph parameter per variable, created on first need with key
     `VariableParam(var)` (`ctx.params` holds it; bind it to `store.buffer(var)`).
   * The variable's final value is the output of its last assign (in creation order).
@@ -149,6 +151,13 @@ class VariableState:
         return _value_of_tensor(self.ctx, assign.outputs[0])
 
     # -- writes -------------------------------------------------------------------------
+    def running_value(self, var) -> Value:
+        """What an assign_add/assign_sub starts from: assignments apply one after another in
+        creation order (a topological order), like TF's read-modify-write on the variable's buffer,
+        so unordered increments in one run all take effect."""
+        entry = self.updates.get(id(var))
+        return entry[1] if entry is not None else self.start_value(var)
+
     def record_update(self, var, op, value: Value) -> None:
         prev = self.updates.get(id(var))
         if prev is None or prev[2] < op.id:
@@ -243,7 +252,7 @@ def _replay_assign(ctx, op, inputs):
     vtype = ctx.graph.value_type(value)
     mode = ASSIGN_OPS[op.type]
     if mode != "assign":
-        base = state.value_seen_by(op, var)
+        base = state.running_value(var)
         btype = ctx.graph.value_type(base)
         if tuple(btype.shape) != tuple(vtype.shape):
             raise InvalidArgumentError(

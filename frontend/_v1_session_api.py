@@ -1,0 +1,83 @@
+"""The TF1 graph-mode names of `fuseflow.compat.v1` that come from the session/variables modules:
+Session, Variable, scopes, collections, control dependencies, initializers, errors,
+checkpoints and queue input pipelines. `compat/v1.py` star-imports this module (`__all__`).
+"""
+from __future__ import annotations
+
+import importlib
+import types
+
+from . import errors  # noqa: F401
+from . import initializers as _init
+from .collections_api import (GraphKeys, add_to_collection, add_to_collections, get_all_collection_keys,  # noqa: F401
+                              get_collection, get_collection_ref)
+from .context import disable_eager_execution, enable_eager_execution, executing_eagerly  # noqa: F401
+from .control_flow import case, cond, control_dependencies, group, no_op, tuple_, with_dependencies  # noqa: F401
+from .graph import Graph, get_default_graph, reset_default_graph  # noqa: F401
+from .session import (ConfigProto, GPUOptions, GraphOptions, InteractiveSession, OptimizerOptions,  # noqa: F401
+                      RunMetadata, RunOptions, Session, get_default_session)
+from .state_ops import assign, assign_add, assign_sub  # noqa: F401
+from .variable_scope import (AUTO_REUSE, VariableScope, get_local_variable, get_variable,  # noqa: F401
+                             get_variable_scope, name_scope_v1, no_regularizer, variable_op_scope, variable_scope)
+from .variables import (VariableV1, all_variables, assert_variables_initialized, global_variables,  # noqa: F401
+                        global_variables_initializer, initialize_all_variables, initialize_local_variables,
+                        initialize_variables, is_variable_initialized, local_variables, local_variables_initializer,
+                        model_variables, moving_average_variables, report_uninitialized_variables,
+                        trainable_variables, variables_initializer)
+
+Variable = VariableV1
+name_scope = name_scope_v1
+tuple = tuple_  # noqa: A001 - TF's name
+
+
+def device(device_name_or_function):
+    """`tf.device`: placement is recorded on ops and otherwise ignored (fuseflow runs on the CPU)."""
+    return get_default_graph().device(device_name_or_function if isinstance(device_name_or_function, str) else "")
+
+
+zeros_initializer = _init.Zeros
+ones_initializer = _init.Ones
+constant_initializer = _init.Constant
+random_normal_initializer = _init.RandomNormal
+truncated_normal_initializer = _init.TruncatedNormal
+random_uniform_initializer = _init.RandomUniform
+variance_scaling_initializer = _init.VarianceScaling
+glorot_uniform_initializer = _init.GlorotUniform
+glorot_normal_initializer = _init.GlorotNormal
+orthogonal_initializer = _init.Orthogonal
+
+initializers = types.SimpleNamespace(
+    zeros=_init.Zeros, ones=_init.Ones, constant=_init.Constant, random_normal=_init.RandomNormal,
+    truncated_normal=_init.TruncatedNormal, random_uniform=_init.RandomUniform,
+    variance_scaling=_init.VarianceScaling, glorot_uniform=_init.GlorotUniform, glorot_normal=_init.GlorotNormal,
+    orthogonal=_init.Orthogonal, identity=_init.Identity, he_normal=_init.he_normal, he_uniform=_init.he_uniform,
+    lecun_normal=_init.lecun_normal, lecun_uniform=_init.lecun_uniform, get=_init.get,
+    global_variables=global_variables_initializer, local_variables=local_variables_initializer,
+    variables=variables_initializer, Initializer=_init.Initializer)
+
+
+def _optional(module_name):
+    try:
+        return importlib.import_module(module_name)
+    except ImportError:
+        return None
+
+
+train = _optional("fuseflow.train")
+
+__all__ = [
+    "errors", "GraphKeys", "add_to_collection", "add_to_collections", "get_all_collection_keys", "get_collection",
+    "get_collection_ref", "disable_eager_execution", "enable_eager_execution", "executing_eagerly", "case", "cond",
+    "control_dependencies", "group", "no_op", "tuple", "with_dependencies", "Graph", "get_default_graph",
+    "reset_default_graph", "ConfigProto", "GPUOptions", "GraphOptions", "InteractiveSession", "OptimizerOptions",
+    "RunMetadata", "RunOptions", "Session", "get_default_session", "assign", "assign_add", "assign_sub",
+    "AUTO_REUSE", "VariableScope", "get_local_variable", "get_variable", "get_variable_scope", "no_regularizer",
+    "variable_op_scope", "variable_scope", "name_scope", "Variable", "all_variables",
+    "assert_variables_initialized", "global_variables", "global_variables_initializer", "initialize_all_variables",
+    "initialize_local_variables", "initialize_variables", "is_variable_initialized", "local_variables",
+    "local_variables_initializer", "model_variables", "moving_average_variables",
+    "report_uninitialized_variables", "trainable_variables", "variables_initializer", "device",
+    "zeros_initializer", "ones_initializer", "constant_initializer", "random_normal_initializer",
+    "truncated_normal_initializer", "random_uniform_initializer", "variance_scaling_initializer",
+    "glorot_uniform_initializer", "glorot_normal_initializer", "orthogonal_initializer", "initializers",
+] + (["train"] if train is not None else [])
