@@ -60,9 +60,13 @@ def zeros_like(em: Emitter, v: Value) -> Value:
     return zero if not t.shape else em.broadcast_to(zero, shape=tuple(t.shape))
 
 
-def backprop(g: Graph, seeds: dict, xs: Sequence[Value], scope: str = GRAD_SCOPE) -> dict:
-    """Propagate `seeds` ({Value: [gradient contributions]}) back to `xs`; returns {x: grad}."""
+def backprop(g: Graph, seeds: dict, xs: Sequence[Value], scope: str = GRAD_SCOPE, within=None) -> dict:
+    """Propagate `seeds` ({Value: [gradient contributions]}) back to `xs`; returns {x: grad}.
+
+    Only nodes on a path from an x to a seed are differentiated; `within` (a node set)
+    restricts that further (a composite's own decomposition)."""
     x_nodes = {x.node for x in xs}
+    x_values = set(xs)
     y_nodes = {y.node for y in seeds}
     reach_from_x = set(x_nodes)
     for n in x_nodes:
@@ -71,6 +75,8 @@ def backprop(g: Graph, seeds: dict, xs: Sequence[Value], scope: str = GRAD_SCOPE
     for n in y_nodes:
         reach_to_y |= nx.ancestors(g, n)
     relevant = reach_from_x & reach_to_y
+    if within is not None:
+        relevant &= within
     order = list(nx.lexicographical_topological_sort(g.subgraph(relevant)))
 
     contributions: dict = {v: list(gs) for v, gs in seeds.items()}
@@ -109,7 +115,7 @@ def backprop(g: Graph, seeds: dict, xs: Sequence[Value], scope: str = GRAD_SCOPE
         if len(in_grads) != len(inputs):
             raise IRError(f"gradient of {g.describe(n)} returned {len(in_grads)} values for {len(inputs)} operands")
         for v, gv in zip(inputs, in_grads):
-            if gv is None or v.node not in relevant or not g.value_type(v).dtype.is_floating:
+            if gv is None or not (v.node in relevant or v in x_values) or not g.value_type(v).dtype.is_floating:
                 continue
             _check_grad_type(g, v, gv, f"gradient of {g.describe(n)}")
             contributions.setdefault(v, []).append(gv)
@@ -122,13 +128,19 @@ def _zeros_or_none(em, v):
 
 def _composite_grads(g, n, inputs, out_grads, em, scope):
     from .decompose import expand
-    outs = expand(g, n)
+    # One identity per operand slot, so an operand used in two slots gets one gradient per slot.
+    slots = [em.identity(v) for v in inputs]
+    first_new = g.graph["next_id"]
+    outs = expand(g, n, slots)
+    decomposition = {m for m in g.nodes if m >= first_new}
     seeds = {}
     for v, og in zip(outs, out_grads):
         if og is not None and g.value_type(v).dtype.is_floating:
             seeds.setdefault(v, []).append(og)
-    grads = backprop(g, seeds, inputs, scope)
-    return [grads.get(v) for v in inputs]
+    # Differentiate the decomposition only: the operands are leaves here, the outer walk
+    # continues from them.
+    grads = backprop(g, seeds, slots, scope, within=decomposition)
+    return [grads.get(v) for v in slots]
 
 
 def _check_grad_type(g: Graph, v: Value, gv: Value, what: str) -> None:

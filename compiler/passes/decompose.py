@@ -11,12 +11,13 @@ from ..ops.registry import get_op
 MAX_ROUNDS = 8   # decompositions may emit composites; each round expands one level
 
 
-def expand(g: Graph, n: int) -> list:
-    """Emit node n's decomposition next to it and return the new values (n is left in place)."""
+def expand(g: Graph, n: int, operands=None) -> list:
+    """Emit node n's decomposition next to it (on `operands`, default its own) and return the
+    new values; n is left in place."""
     d = g.nodes[n]
     opdef = get_op(d["op"])
     em = Emitter(g, loc=d.get("loc"), prefix=d["name"])
-    outs = list(opdef.decompose(em, g.operands(n), d["attrs"]))
+    outs = list(opdef.decompose(em, list(operands) if operands is not None else g.operands(n), d["attrs"]))
     if len(outs) != len(d["outputs"]):
         raise IRError(f"{g.describe(n)}: decomposition returned {len(outs)} values for {len(d['outputs'])} outputs")
     for i, (v, t) in enumerate(zip(outs, d["outputs"])):
