@@ -16,10 +16,10 @@ from .optimizers import (AdagradOptimizer, AdamOptimizer, GradientDescentOptimiz
 from .training_util import (assert_global_step, create_global_step, get_global_step,
                             get_or_create_global_step, global_step)
 
-# Names of tf.train that other modules implement: looked up lazily so this package does not
-# depend on them being present (or on their import order).
-_ELSEWHERE = ("fuseflow.saver", "fuseflow.checkpoint", "fuseflow.queues", "fuseflow.input", "fuseflow.session",
-              "fuseflow.coordinator", "fuseflow.example", "fuseflow.tfrecord", "fuseflow.data")
+# tf.train names implemented by other modules (checkpoints, queues, input pipelines) are
+# looked up there on first use, so this package does not depend on their import order.
+_ELSEWHERE = ("fuseflow.saver", "fuseflow.checkpoint", "fuseflow.checkpoints", "fuseflow.queues",
+              "fuseflow.input_pipeline", "fuseflow.coordinator", "fuseflow.example", "fuseflow.host_ops")
 
 
 def __getattr__(name):
@@ -30,7 +30,9 @@ def __getattr__(name):
             mod = importlib.import_module(mod_name)
         except ImportError:
             continue
-        train_ns = getattr(mod, "TRAIN_EXPORTS", None)
-        if train_ns is not None and name in train_ns:
-            return train_ns[name] if isinstance(train_ns, dict) else getattr(mod, name)
+        exported = getattr(mod, "TRAIN_EXPORTS", None)
+        if (exported is None or name in exported) and hasattr(mod, name):
+            value = getattr(mod, name)
+            globals()[name] = value
+            return value
     raise AttributeError(f"module 'fuseflow.train' has no attribute '{name}'")
