@@ -153,3 +153,45 @@ def test_file_name_and_directory_creation(tmp_path):
     (name,) = os.listdir(logdir)
     assert name.startswith("events.out.tfevents.") and name.endswith(".v2")
     assert os.path.getsize(logdir / name) > 0
+
+
+# ------------------------------------------------------------------------------ TF1: summary ops + FileWriter
+
+def test_tf1_summary_ops_merge_and_file_writer(tmp_path):
+    import fuseflow.compat.v1 as tf1
+    from fuseflow import summary_v1
+    g = tf1.Graph()
+    with g.as_default():
+        x = tf1.placeholder(tf1.float32, [None])
+        m = tf1.reduce_mean(x)
+        with tf1.name_scope("stats"):
+            summary_v1.scalar("mean", m)
+        summary_v1.histogram("x", x)
+        merged = summary_v1.merge_all()
+        assert merged.dtype.is_string and summary_v1.merge_all(key="nothing") is None
+        writer = summary_v1.FileWriter(str(tmp_path), g)
+        with tf1.Session(graph=g) as sess:
+            for step in range(2):
+                writer.add_summary(sess.run(merged, feed_dict={x: np.arange(4, dtype=np.float32) + step}), step)
+        writer.add_summary(summary_v1.Summary(value=[summary_v1.Summary.Value(tag="manual", simple_value=7.0)]), 5)
+        writer.close()
+    events = _events(str(tmp_path))
+    assert _field(events[0], 3) == [b"brain.Event:2"]
+    assert _field(events[1], 4)                                  # the graph_def event
+    nodes = [tfevents.decode_message(n) for n in _field(tfevents.decode_message(_field(events[1], 4)[0]), 1)]
+    assert any(_field(n, 1) == [b"stats/mean"] for n in nodes)
+    vals = dict(_summary_values(events[3]))
+    (simple,) = _field(vals["stats/mean"], 2)
+    assert struct.unpack("<f", simple)[0] == 2.5 and _field(events[3], 2) == [1]
+    histo = tfevents.decode_message(_field(vals["x"], 5)[0])
+    assert struct.unpack("<d", _field(histo, 3)[0])[0] == 4.0          # num
+    (tag, manual), = _summary_values(events[4])
+    assert tag == "manual" and struct.unpack("<f", _field(manual, 2)[0])[0] == 7.0
+
+
+def test_tf1_summary_eager_returns_serialized_bytes():
+    from fuseflow import summary_v1
+    out = summary_v1.scalar("loss", 0.25)
+    (tag, val), = [(_field(tfevents.decode_message(v), 1)[0], tfevents.decode_message(v))
+                   for v in _field(tfevents.decode_message(out.numpy()), 1)]
+    assert tag == b"loss" and struct.unpack("<f", _field(val, 2)[0])[0] == 0.25
