@@ -34,3 +34,9 @@ class _Contrib:
 
 
 contrib = _Contrib
+
+# ==================================================================== TF1 summaries, tf.data, keras
+# (owner: user-layer engineer)
+from fuseflow import summary_v1 as summary  # noqa: E402
+from fuseflow.summary_v1 import Summary  # noqa: F401,E402
+from fuseflow import data, keras, nest  # noqa: F401,E402
