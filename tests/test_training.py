@@ -114,7 +114,7 @@ def test_unconnected_integer_and_stop_gradient_give_none():
         assert gy is None and gn is None
         zero = tf.gradients(loss, y, unconnected_gradients=tf.UnconnectedGradients.ZERO)[0]
         with tf.Session() as sess:
-            vx, vz = sess.run([gx, zero], feed_dict={x: np.ones(3), y: np.ones(3)})
+            vx, vz = sess.run([gx, zero], feed_dict={x: np.ones(3), y: np.ones(3), n: np.ones(3, np.int32)})
         np.testing.assert_array_equal(vx, [2.0, 2.0, 2.0])
         np.testing.assert_array_equal(vz, [0.0, 0.0, 0.0])
 
