@@ -1,13 +1,8 @@
 """`tf.keras`: the Keras 3 subset fuseflow implements (layers, Sequential / subclassed /
 functional models, compile + fit with each training step compiled, losses, metrics,
 initializers, activations, callbacks)."""
-import importlib.util as _ilu
-
 from . import (activations, backend, callbacks, initializers, layers, losses, metrics, models,  # noqa: F401
                regularizers, utils)
 from .engine import Input, InputLayer, KerasTensor, Layer  # noqa: F401
 from .models import Model, Sequential  # noqa: F401
-
-# keras.optimizers is written by the training engineer; import it when it is present.
-if _ilu.find_spec(__name__ + ".optimizers") is not None:
-    from . import optimizers  # noqa: F401
+from . import optimizers  # noqa: F401,E402  (written by the training engineer)
