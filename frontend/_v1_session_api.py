@@ -13,14 +13,10 @@ from .collections_api import (GraphKeys, add_to_collection, add_to_collections, 
                               get_collection, get_collection_ref)
 from .context import disable_eager_execution, enable_eager_execution, executing_eagerly  # noqa: F401
 from .control_flow import case, cond, control_dependencies, group, no_op, tuple_, with_dependencies  # noqa: F401
-from .dtypes import *  # noqa: F401,F403 (TF's dtype names; no other module exports them yet)
-from . import dtypes as _dtypes
 from .graph import Graph, get_default_graph, reset_default_graph  # noqa: F401
 from .session import (ConfigProto, GPUOptions, GraphOptions, InteractiveSession, OptimizerOptions,  # noqa: F401
                       RunMetadata, RunOptions, Session, get_default_session)
 from .placeholders import placeholder, placeholder_with_default  # noqa: F401
-from . import random_ops as _random_ops
-from .random_ops import random_normal, random_uniform, set_random_seed, truncated_normal  # noqa: F401
 from .state_ops import assign, assign_add, assign_sub  # noqa: F401
 from .variable_scope import (AUTO_REUSE, VariableScope, get_local_variable, get_variable,  # noqa: F401
                              get_variable_scope, name_scope_v1, no_regularizer, variable_op_scope, variable_scope)
@@ -70,12 +66,7 @@ def _optional(module_name):
 
 train = _optional("fuseflow.train")
 
-random = types.SimpleNamespace(
-    normal=_random_ops.normal, uniform=_random_ops.uniform, truncated_normal=_random_ops.truncated_normal,
-    set_random_seed=_random_ops.set_random_seed, set_seed=_random_ops.set_seed, get_seed=_random_ops.get_seed,
-    random_normal=_random_ops.random_normal, random_uniform=_random_ops.random_uniform)
-
-__all__ = list(_dtypes.__all__) + [
+__all__ = [
     "errors", "GraphKeys", "add_to_collection", "add_to_collections", "get_all_collection_keys", "get_collection",
     "get_collection_ref", "disable_eager_execution", "enable_eager_execution", "executing_eagerly", "case", "cond",
     "control_dependencies", "group", "no_op", "tuple", "with_dependencies", "Graph", "get_default_graph",
@@ -90,6 +81,5 @@ __all__ = list(_dtypes.__all__) + [
     "zeros_initializer", "ones_initializer", "constant_initializer", "random_normal_initializer",
     "truncated_normal_initializer", "random_uniform_initializer", "variance_scaling_initializer",
     "glorot_uniform_initializer", "glorot_normal_initializer", "orthogonal_initializer", "initializers",
-    "placeholder", "placeholder_with_default", "random_normal", "random_uniform", "truncated_normal",
-    "set_random_seed", "random",
+    "placeholder", "placeholder_with_default",
 ] + (["train"] if train is not None else [])
