@@ -1,77 +1,80 @@
-"""NOTE (session/variables engineer, 20:23): an untracked draft of this file by its owner (the ops
-engineer) was overwritten by mistake when this version was written; owner, please restore or
-merge yours. The per-run counter machinery lives in random_streams.py (`counter_operand`), so
-any version of the random op functions can use it.
+"""`tf.random`: uniform / normal / truncated_normal (TF2 and TF1 spellings), stateless variants
+and TF's seeding rules, on the compiler's counter-based (Philox) random ops.
 
-Random tensors: `tf.random_normal`, `tf.truncated_normal`, `tf.random_uniform` (TF1 names)
-and `tf.random.normal/uniform/truncated_normal` (TF2), with TF's seeding rules.
+Seeds follow TF's `get_seed`: graph seed + op seed -> both; graph seed only -> the op's position
+in the graph (graph mode) or the next draw of a seeded sequence (eager, TF's
+`internal_operation_seed`); op seed only -> (DEFAULT_GRAPH_SEED, op seed); neither -> random
+seeds. The numbers are fuseflow's own (Philox), not TF's bit stream.
 
-The compiler's random ops (compiler/ops/random.py) are counter-based (Philox): a value is a
-pure function of (seed, seed2, counter, element index). Each random op gets a `RandomStream`
-whose counter is state like a variable's: the counter op reads it (one graph parameter) and
-increments it (a donated output), so every run draws fresh values, a new session (or a new
-graph built the same way, with the same seeds) replays the same sequence, and compiled
-programs stay pure functions of their inputs. In a Session the counter lives in the session
-(starting at 0, no initializer needed); for eager ops and inside `fuseflow.function` it lives
-in the stream object.
-
-Seeds (TF's `get_seed`): graph seed + op seed -> both; graph seed only -> the op's position
-in the graph; op seed only -> (DEFAULT_GRAPH_SEED, op seed); neither -> random seeds drawn
-when the op is built.
+The counter operand makes repeated runs draw new numbers:
+- Graph mode (Session or fuseflow.function): the op's (seed, seed2) are attrs fixed when the op
+  is built; its counter is a `random_counter` op owning a `RandomStream`
+  (random_streams.py): variable-like state read and incremented by every run, so a new session
+  restarts every seeded sequence, as in TF.
+- Eager: the seeds are mixed into the counter and the attrs carry seed = seed2 = 0, so one
+  compiled kernel serves every call; the counter mixes (seed, seed2, n), n counting earlier
+  calls with the same seeds since the last `set_seed` (TF's eager kernels restart their
+  sequences there too).
 """
 from __future__ import annotations
 
 import random as _pyrandom
+import threading
 
 import numpy as np
 
 from fuseflow.compiler import dtypes as dt
 
 from . import graph as graph_mod
+from .array_ops import _to_tensor, in_graph, op_scope, shape_arg, static_value
 from .core import apply_op
-from .random_streams import counter_operand, eager_counter, reset_eager_counters
-from .tensor import EagerTensor, Tensor, TensorShape
+from .random_streams import counter_operand, reset_eager_counters
+from .tensor import EagerTensor, TensorShape, is_tensor
 
 DEFAULT_GRAPH_SEED = 87654321
 _MAXINT32 = 2 ** 31 - 1
 
-_eager = {"seed": None, "op_count": 0}
+_lock = threading.Lock()
+_eager = {"seed": None, "rng": _pyrandom.Random(), "calls": {}}
 _sysrand = _pyrandom.SystemRandom()
 
 
-# ------------------------------------------------------------------------------ seeds
-def set_random_seed(seed):
-    """Graph-level seed (TF1): in graph mode on the default graph, else the eager global seed."""
-    if graph_mod.graph_is_active():
-        graph_mod.get_default_graph().seed = None if seed is None else int(seed)
-    else:
-        _eager["seed"] = None if seed is None else int(seed)
-        _eager["op_count"] = 0
-        reset_eager_counters()
-
-
-def set_seed(seed):
-    """`tf.random.set_seed` (TF2): the global seed; also resets eager random sequences."""
-    set_random_seed(seed)
-
-
+# ================================================================================= seeds
 def _truncate(seed) -> int:
     return int(seed) % _MAXINT32
 
 
+def set_random_seed(seed):
+    """The graph-level seed: the default graph's in graph mode, else the eager global seed
+    (which also restarts the eager random sequences)."""
+    if in_graph():
+        graph_mod.get_default_graph().seed = None if seed is None else int(seed)
+    else:
+        with _lock:
+            _eager["seed"] = None if seed is None else int(seed)
+            _eager["rng"] = _pyrandom.Random(seed)
+            _eager["calls"] = {}
+        reset_eager_counters()
+
+
+def set_seed(seed):
+    """`tf.random.set_seed` (TF2)."""
+    set_random_seed(seed)
+
+
 def get_seed(op_seed):
     """(seed, seed2) as TF derives them; (None, None) when neither seed is set."""
-    if graph_mod.graph_is_active():
+    if in_graph():
         g = graph_mod.get_default_graph()
         global_seed = g.seed
-        position = len(g.get_operations())
+        if global_seed is not None and op_seed is None:
+            op_seed = len(g.get_operations())        # TF: the graph's last op id
     else:
         global_seed = _eager["seed"]
-        _eager["op_count"] += 1
-        position = _eager["op_count"]
+        if global_seed is not None and op_seed is None:
+            with _lock:
+                op_seed = _eager["rng"].randint(0, _MAXINT32)
     if global_seed is not None:
-        if op_seed is None:
-            op_seed = position
         seeds = (_truncate(global_seed), _truncate(op_seed))
     elif op_seed is not None:
         seeds = (DEFAULT_GRAPH_SEED, _truncate(op_seed))
@@ -82,110 +85,106 @@ def get_seed(op_seed):
     return seeds
 
 
-def _resolved_seeds(op_seed):
-    s1, s2 = get_seed(op_seed)
-    if s1 is None:
-        s1, s2 = _sysrand.getrandbits(31), _sysrand.getrandbits(31)
-    return s1, s2
+def _seeds(op_seed):
+    """Seeds for an op that must draw them even when it does not run (dropout with rate 0)."""
+    return get_seed(op_seed)
 
 
-# ------------------------------------------------------------------------------ ops
-def _graph():
-    return graph_mod.get_default_graph() if graph_mod.graph_is_active() else None
+def _mix64(*values) -> int:
+    """splitmix64 over the values: a well-spread 63-bit counter from (seed, seed2, n)."""
+    x = 0
+    for v in values:
+        x = (x ^ (int(v) & 0xFFFFFFFFFFFFFFFF)) + 0x9E3779B97F4A7C15 & 0xFFFFFFFFFFFFFFFF
+        z = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+        x = z ^ (z >> 31)
+    return x & 0x7FFFFFFFFFFFFFFF
 
 
-def _static_shape(shape, op):
-    from .array_ops import shape_arg
-    static, hint = shape_arg(shape, op)
-    if isinstance(static, tuple):
-        return static, None
-    return static, hint
+# =============================================================================== the ops
+def _random(op_type: str, default: str, shape, dtype: dt.DType, seed, name, params: dict):
+    with op_scope(name, default, [shape]) as scope:
+        dims, hint = shape_arg(shape, default)
+        s1, s2 = get_seed(seed)
+        if scope is None:          # eager: seeds go into the counter, the attrs stay cacheable
+            if s1 is None:
+                s1, s2, n = _sysrand.getrandbits(31), _sysrand.getrandbits(31), 0
+            else:
+                with _lock:
+                    n = _eager["calls"].get((s1, s2), 0)
+                    _eager["calls"][(s1, s2)] = n + 1
+            counter = EagerTensor(np.asarray(_mix64(s1, s2, n), np.int64), dt.int64)
+            return apply_op(op_type, [counter], dict(params, shape=dims, dtype=dtype, seed=0, seed2=0))
+        if s1 is None:
+            s1, s2 = _sysrand.getrandbits(31), _sysrand.getrandbits(31)
+        g = graph_mod.get_default_graph()
+        attrs = dict(params, shape=dims, dtype=dtype, seed=int(s1), seed2=int(s2))
+        counter = counter_operand(g, scope[:-1])
+        specs = [(dtype, TensorShape(hint))] if is_tensor(dims) else None
+        return apply_op(op_type, [counter], attrs, name=scope, output_specs=specs)
 
 
-def _is_number(x) -> bool:
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+def _number(v):
+    """A scalar argument's value if known while tracing, else None (then it is applied as a tensor)."""
+    s = static_value(v)
+    return None if s is None or np.ndim(s) != 0 else s
 
 
-def _random(op_type, shape, dtype, seed, name, default_name, attrs):
-    from .array_ops import op_scope
+def _as_operand(v, dtype):
+    from . import math_ops as M
+    return M.cast(_to_tensor(v), dtype) if is_tensor(v) else _to_tensor(v, dtype=dtype)
+
+
+def random_uniform(shape, minval=0, maxval=None, dtype=dt.float32, seed=None, name=None):
+    """Uniform in [minval, maxval): floats default to [0, 1); integer dtypes need maxval."""
     dtype = dt.as_dtype(dtype)
-    shape_v, hint = _static_shape(shape, default_name)
-    g = _graph()
-    with op_scope(name, default_name, [shape] if isinstance(shape, Tensor) else []) as scope:
-        g = _graph()
-        s1, s2 = _resolved_seeds(seed)
-        full = dict(attrs, dtype=dtype, seed=s1, seed2=s2)
-        if g is None:
-            if not isinstance(shape_v, tuple):
-                shape_v = tuple(int(d) for d in np.ravel(np.asarray(shape_v._value if isinstance(shape_v, EagerTensor)
-                                                                   else shape_v)))
-            full["shape"] = shape_v
-            return apply_op(op_type, [eager_counter((s1, s2, op_type))], full)
-        counter = counter_operand(g, scope[:-1] if scope else default_name)
-        if isinstance(shape_v, tuple):
-            full["shape"] = shape_v
-            return apply_op(op_type, [counter], full, name=scope)
-        full["shape"] = shape_v
-        return apply_op(op_type, [counter], full, name=scope,
-                        output_specs=[(dtype, TensorShape(None if hint is None else hint))])
+    if dtype.is_integer:
+        if maxval is None:
+            raise ValueError(f"Must specify maxval for integer dtype {dtype!r}")
+        lo, hi = _number(minval), _number(maxval)
+        if lo is None or hi is None:
+            raise ValueError("random_uniform: integer minval/maxval must be known while building the graph")
+        if int(hi) <= int(lo):
+            raise ValueError(f"random_uniform: Need minval < maxval: {int(lo)} >= {int(hi)}")
+        return _random("random_uniform", "random_uniform", shape, dtype, seed, name,
+                       {"minval": int(lo), "maxval": int(hi)})
+    if not dtype.is_floating:
+        raise ValueError(f"Invalid dtype {dtype!r} for random_uniform (floating-point or integer)")
+    maxval = 1 if maxval is None else maxval
+    lo, hi = _number(minval), _number(maxval)
+    if lo is not None and hi is not None:
+        return _random("random_uniform", "random_uniform", shape, dtype, seed, name,
+                       {"minval": float(lo), "maxval": float(hi)})
+    from . import math_ops as M
+    with op_scope(name, "random_uniform", [shape, minval, maxval]) as scope:
+        raw = _random("random_uniform", "RandomUniform", shape, dtype, seed, None, {"minval": 0.0, "maxval": 1.0})
+        lo_t, hi_t = _as_operand(minval, dtype), _as_operand(maxval, dtype)
+        return M.add(M.multiply(raw, M.subtract(hi_t, lo_t)), lo_t, name=scope)
 
 
-def _affine(z, mean, stddev, dtype):
-    """z * stddev + mean for tensor-valued mean/stddev."""
-    from . import math_ops
-    from .core import convert_to_tensor
-    out = z
-    if not (_is_number(stddev) and float(stddev) == 1.0):
-        out = math_ops.multiply(out, convert_to_tensor(stddev, dtype=dtype))
-    if not (_is_number(mean) and float(mean) == 0.0):
-        out = math_ops.add(out, convert_to_tensor(mean, dtype=dtype))
-    return out
+def _normal(op_type, default, shape, mean, stddev, dtype, seed, name):
+    dtype = dt.as_dtype(dtype)
+    if not dtype.is_floating:
+        raise ValueError(f"Invalid dtype {dtype!r} for {default} (floating-point only)")
+    m, s = _number(mean), _number(stddev)
+    if m is not None and s is not None:
+        return _random(op_type, default, shape, dtype, seed, name, {"mean": float(m), "stddev": float(s)})
+    from . import math_ops as M
+    with op_scope(name, default, [shape, mean, stddev]) as scope:
+        raw = _random(op_type, op_type, shape, dtype, seed, None, {"mean": 0.0, "stddev": 1.0})
+        return M.add(M.multiply(raw, _as_operand(stddev, dtype)), _as_operand(mean, dtype), name=scope)
 
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=dt.float32, seed=None, name=None):
     """Samples from N(mean, stddev^2)."""
-    dtype = dt.as_dtype(dtype)
-    if _is_number(mean) and _is_number(stddev):
-        return _random("random_normal", shape, dtype, seed, name, "random_normal",
-                       {"mean": float(mean), "stddev": float(stddev)})
-    z = _random("random_normal", shape, dtype, seed, name, "random_normal", {"mean": 0.0, "stddev": 1.0})
-    return _affine(z, mean, stddev, dtype)
+    return _normal("random_normal", "random_normal", shape, mean, stddev, dtype, seed, name)
 
 
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=dt.float32, seed=None, name=None):
-    """Samples from N(mean, stddev^2) restricted to within two standard deviations."""
-    dtype = dt.as_dtype(dtype)
-    if _is_number(mean) and _is_number(stddev):
-        return _random("truncated_normal", shape, dtype, seed, name, "truncated_normal",
-                       {"mean": float(mean), "stddev": float(stddev)})
-    z = _random("truncated_normal", shape, dtype, seed, name, "truncated_normal", {"mean": 0.0, "stddev": 1.0})
-    return _affine(z, mean, stddev, dtype)
+    """Samples from N(mean, stddev^2); values more than 2 stddev from the mean are re-drawn."""
+    return _normal("truncated_normal", "truncated_normal", shape, mean, stddev, dtype, seed, name)
 
 
-def random_uniform(shape, minval=0, maxval=None, dtype=dt.float32, seed=None, name=None):
-    """Uniform samples in [minval, maxval) (floats default to [0, 1); integers need maxval)."""
-    dtype = dt.as_dtype(dtype)
-    if dtype.is_integer:
-        if maxval is None:
-            raise ValueError(f"Must specify maxval for integer dtype {dtype.name}")
-        if not (_is_number(minval) and _is_number(maxval)):
-            raise TypeError("random_uniform: integer bounds must be Python/numpy integers in fuseflow")
-        return _random("random_uniform", shape, dtype, seed, name, "random_uniform",
-                       {"minval": int(minval), "maxval": int(maxval)})
-    if maxval is None:
-        maxval = 1.0
-    if _is_number(minval) and _is_number(maxval):
-        return _random("random_uniform", shape, dtype, seed, name, "random_uniform",
-                       {"minval": float(minval), "maxval": float(maxval)})
-    from . import math_ops
-    from .core import convert_to_tensor
-    u = _random("random_uniform", shape, dtype, seed, name, "random_uniform", {"minval": 0.0, "maxval": 1.0})
-    lo = convert_to_tensor(minval, dtype=dtype)
-    hi = convert_to_tensor(maxval, dtype=dtype)
-    return math_ops.add(math_ops.multiply(u, math_ops.subtract(hi, lo)), lo)
-
-
-# TF2 spellings (tf.random.*)
 def normal(shape, mean=0.0, stddev=1.0, dtype=dt.float32, seed=None, name=None):
     return random_normal(shape, mean, stddev, dtype, seed, name)
 
@@ -193,3 +192,38 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=dt.float32, seed=None, name=None):
 def uniform(shape, minval=0, maxval=None, dtype=dt.float32, seed=None, name=None):
     return random_uniform(shape, minval, maxval, dtype, seed, name)
 
+
+# ----------------------------------------------------------------------- stateless variants
+def _stateless(op_type, default, shape, seed, dtype, params, name):
+    v = static_value(seed)
+    if v is None or np.shape(v) != (2,):
+        raise ValueError(f"{default}: seed must be a shape [2] integer tensor known while building the graph, "
+                         f"got {seed!r}")
+    dtype = dt.as_dtype(dtype)
+    with op_scope(name, default, [shape]) as scope:
+        dims, hint = shape_arg(shape, default)
+        counter = EagerTensor(np.asarray(0, np.int64), dt.int64)
+        attrs = dict(params, shape=dims, dtype=dtype, seed=int(v[0]), seed2=int(v[1]))
+        specs = [(dtype, TensorShape(hint))] if is_tensor(dims) else None
+        return apply_op(op_type, [counter], attrs, name=scope, output_specs=specs)
+
+
+def stateless_random_uniform(shape, seed, minval=0, maxval=None, dtype=dt.float32, name=None, alg="auto_select"):
+    """The same numbers for the same (shape, seed) every time."""
+    dtype = dt.as_dtype(dtype)
+    if dtype.is_integer and maxval is None:
+        raise ValueError(f"Must specify maxval for integer dtype {dtype!r}")
+    params = {"minval": int(minval), "maxval": int(maxval)} if dtype.is_integer else \
+        {"minval": float(minval), "maxval": float(1 if maxval is None else maxval)}
+    return _stateless("random_uniform", "stateless_random_uniform", shape, seed, dtype, params, name)
+
+
+def stateless_random_normal(shape, seed, mean=0.0, stddev=1.0, dtype=dt.float32, name=None, alg="auto_select"):
+    return _stateless("random_normal", "stateless_random_normal", shape, seed, dtype,
+                      {"mean": float(mean), "stddev": float(stddev)}, name)
+
+
+def stateless_truncated_normal(shape, seed, mean=0.0, stddev=1.0, dtype=dt.float32, name=None,
+                               alg="auto_select"):
+    return _stateless("truncated_normal", "stateless_truncated_normal", shape, seed, dtype,
+                      {"mean": float(mean), "stddev": float(stddev)}, name)

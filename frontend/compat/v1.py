@@ -3,14 +3,46 @@
 Each block below is owned by one engineer and only adds names.
 """
 # ==================================================================== op functions (owner: ops engineer)
-# Created minimally by the session/variables engineer: the op modules' public names.
-from fuseflow.math_ops import *  # noqa: F401,F403,E402
-from fuseflow.array_ops import *  # noqa: F401,F403,E402
-from fuseflow.nn_ops import *  # noqa: F401,F403,E402
+# TF1 signatures: reduction_indices= / keep_dims=, graph-mode tf.constant padding, TF1 tf.where, ...
+from fuseflow.api.types import Tensor  # noqa: F401,E402
+from fuseflow.core import convert_to_tensor  # noqa: F401,E402
+from fuseflow.tensor import Dimension, TensorShape, is_tensor  # noqa: F401,E402
+from fuseflow.array_ops import (boolean_mask, broadcast_dynamic_shape, broadcast_static_shape,  # noqa: F401,E402
+                                broadcast_to, concat, constant_v1 as constant, ensure_shape,
+                                expand_dims_v1 as expand_dims, eye, fill, gather_nd, gather_v1 as gather,
+                                get_static_value, identity, identity_n, matrix_band_part, matrix_diag,
+                                matrix_diag_part, matrix_transpose, meshgrid, newaxis, one_hot, ones,
+                                ones_like_v1 as ones_like, pad_v1 as pad, parallel_stack, rank, repeat, reshape,
+                                reverse, reverse_v2, roll, scatter_nd, segment_sum, sequence_mask, shape_n,
+                                shape_v1 as shape, size_v1 as size, slice, split, squeeze_v1 as squeeze, stack,
+                                stop_gradient, strided_slice, tile, trace, transpose_v1 as transpose,
+                                unsorted_segment_sum, unstack, where as where_v2, where_v1 as where, zeros,
+                                zeros_like_v1 as zeros_like)
+from fuseflow.math_ops import (abs, accumulate_n, acos, acosh, add, add_n, arg_max, arg_min,  # noqa: F401,E402
+                               argmax_v1 as argmax, argmin_v1 as argmin, asin, asinh, atan, atan2, atanh, cast,
+                               ceil, clip_by_global_norm, clip_by_norm, clip_by_value, cos, cosh,
+                               count_nonzero_v1 as count_nonzero, cumprod, cumsum, div, div_no_nan, divide, equal,
+                               erf, erfc, exp, expm1, floor, floordiv, floormod, global_norm, greater,
+                               greater_equal, is_finite, is_inf, is_nan, less, less_equal, lin_space,
+                               linspace_v1 as linspace, log, log1p, log_sigmoid, logical_and, logical_not,
+                               logical_or, logical_xor, matmul, maximum, minimum, mod, multiply, negative,
+                               norm_v1 as norm, not_equal, pow, range, realdiv, reciprocal,
+                               reduce_all_v1 as reduce_all, reduce_any_v1 as reduce_any,
+                               reduce_logsumexp_v1 as reduce_logsumexp, reduce_max_v1 as reduce_max,
+                               reduce_mean_v1 as reduce_mean, reduce_min_v1 as reduce_min,
+                               reduce_prod_v1 as reduce_prod, reduce_sum_v1 as reduce_sum, rint, round, rsqrt,
+                               saturate_cast, scalar_mul, sigmoid, sign, sin, sinh, sqrt, square,
+                               squared_difference, subtract, tan, tanh, tensordot, to_double, to_float, to_int32,
+                               to_int64, truediv, truncatediv, truncatemod)
+from fuseflow.string_ops import as_string, reduce_join, string_join, string_to_number, substr  # noqa: F401,E402
 
 # ==================================================================== graph mode: sessions, variables, scopes,
 # collections, control flow, checkpoints, queues (owner: session/variables engineer)
 from fuseflow._v1_session_api import *  # noqa: F401,F403,E402
+
+# ==================================================================== op namespaces (owner: ops engineer)
+from fuseflow.api import image_v1 as image, linalg, math_v1 as math, nn_v1 as nn  # noqa: F401,E402
+from fuseflow.api import random_v1 as random, strings  # noqa: F401,E402
 
 # ==================================================================== gradients, optimizers, schedules,
 # moving averages, regularizers (owner: training engineer)
