@@ -616,3 +616,32 @@ def test_compiled_random_bits_equal_the_reference():
     np.testing.assert_array_equal(got[1], ref[1])
     np.testing.assert_allclose(got[2], ref[2], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(got[3], ref[3], rtol=1e-5, atol=1e-5)
+
+
+def test_compiled_symbolic_batch_and_height_with_gradients():
+    """conv/pool SAME padding, strided slice, reflect pad, gather and a cross-entropy gradient on
+    symbolic dims: one program, two input sizes."""
+    from fuseflow.compiler.driver import compile_graph
+    from fuseflow.compiler.passes.autodiff import gradients
+    b, h = SymDim.symbol("b"), SymDim.symbol("h")
+    g = Graph()
+    em = Emitter(g)
+    x = em.parameter(index=0, shape=(b, h, 6, 2), dtype=dt.float32)
+    w = em.parameter(index=1, shape=(3, 3, 2, 4), dtype=dt.float32)
+    lab = em.parameter(index=2, shape=(b,), dtype=dt.int32)
+    g.graph["inputs"] += [x.node, w.node, lab.node]
+    y = em.relu(em.conv2d(x, w, strides=(2, 2), padding="SAME"))
+    f = em.reduce_mean(em.max_pool(y, ksize=(2, 2), strides=(2, 2), padding="SAME"), axes=(1, 2), keepdims=False)
+    s = em.strided_slice(f, **canonical_strided_slice((None, 4), [1, 0], [0, 0], [1, -1], end_mask=3))
+    cat = em.concat(f, em.pad(f, paddings=((0, 0), (1, 1)), mode="REFLECT"), axis=1)
+    loss = em.reduce_mean(em.sparse_softmax_cross_entropy_with_logits(lab, cat), axes=(0,), keepdims=False)
+    gw, gx = gradients(g, [loss], [w, x])
+    g.graph["outputs"] = [loss, gw, gx, s, em.gather(cat, lab, axis=1, batch_dims=1), em.tile(f, multiples=(2, 1))]
+    fn = compile_graph(g, verify_each=True)
+    rng = np.random.default_rng(10)
+    for batch, height in ((3, 7), (1, 4)):
+        args = [rand(rng, (batch, height, 6, 2), np.float32), rand(rng, (3, 3, 2, 4), np.float32),
+                rng.integers(0, 10, batch).astype(np.int32)]
+        for r, o in zip(interpret(g, args), fn(*args)):
+            assert r.shape == o.shape
+            np.testing.assert_allclose(o, r, rtol=2e-4, atol=1e-5)

@@ -207,8 +207,8 @@ def conv_forward_kernel(kctx, op, depthwise):
     ybase, ih, iw, xv = _vars(kctx, "ybase", "ih", "iw", "xv")
     n, oh = Binary("floordiv", q, G.OH), Binary("mod", q, G.OH)
     ych = (c * G.M + o) if depthwise else o
-    update = Store(yb, ybase + ych, Binary("add", Load(yb, ybase + ych, d),
-                                          Binary("mul", Var(xv.name, d), Load(wb, (((kh * G.KW) + kw) * G.C + c) * G.M + o, d))))
+    weight = Load(wb, ((kh * G.KW + kw) * G.C + c) * G.M + o, d)
+    update = Store(yb, ybase + ych, Binary("add", Load(yb, ybase + ych, d), Binary("mul", Var(xv.name, d), weight)))
     per_channel = [Let(xv.name, Load(xb, ((n * G.H + ih) * G.W + iw) * G.C + c, d)),
                    Loop(o.name, G.M, [update])]
     taps = Loop(kh.name, G.KH, [

@@ -11,6 +11,11 @@ from ..shapes import Dim, SymDim, dim_add, dim_mul, format_shape, normalize_axis
 from .registry import OpError
 
 
+# OpDef.extra for index maps whose reads are always in bounds (they clamp every speculative or
+# data-dependent index themselves), so the lowering need not clamp their operand reads again.
+IN_RANGE = {"index_in_range": True}
+
+
 def affine(d: Dim):
     """Split a dim into (symbolic base or None, integer offset): `(n + -1) + 2` -> (n, 1)."""
     if isinstance(d, int):

@@ -17,7 +17,7 @@ from .. import dtypes as dt
 from ..ir import TensorType
 from ..loopir import INDEX, Binary, Cast, Const, ErrorIf, If, Let, Load, Loop, Select, Store, Var
 from ..shapes import Dim, format_shape, normalize_axis
-from .index_util import clamp_to_dim, flat_index, idx, product, shape_str, static_eq
+from .index_util import IN_RANGE, clamp_to_dim, flat_index, idx, product, shape_str, static_eq
 from .registry import OpDef, OpError, register
 
 
@@ -94,7 +94,7 @@ def _gather_grad(em, inputs, outputs, attrs, grads):
 
 
 register(OpDef("gather", "injective", _gather_infer, _gather_ref, arity=2, index=_gather_index, grad=_gather_grad,
-               doc="params[..., indices, ...] along `axis` (TF GatherV2). attrs: axis, batch_dims."))
+               doc="params[..., indices, ...] along `axis` (TF GatherV2). attrs: axis, batch_dims.", extra=IN_RANGE))
 
 
 # ----------------------------------------------------------------------- unsorted_segment_sum
@@ -241,7 +241,7 @@ register(OpDef("gather_nd", "injective",
                _gather_nd_ref, arity=2, index=_gather_nd_index,
                grad=lambda em, ins, outs, attrs, gs: [em.scatter_nd(ins[1], gs[0], shape=tuple(em.type(ins[0]).shape)),
                                                       None],
-               doc="params[indices[..., 0], ..., indices[..., K-1], ...] (batch_dims=0)."))
+               doc="params[indices[..., 0], ..., indices[..., K-1], ...] (batch_dims=0).", extra=IN_RANGE))
 
 
 def _scatter_nd_layout(indices, updates, shape, op="scatter_nd"):
@@ -349,7 +349,8 @@ register(OpDef("one_hot", "injective",
                lambda types, attrs: [TensorType(_one_hot_layout(types[0], attrs)[1], _one_hot_dtype(attrs))],
                _one_hot_ref, arity=1, index=_one_hot_index, differentiable=False,
                doc="on_value where the index equals the position along `axis`, else off_value (indices "
-                   "outside [0, depth) give all off_value). attrs: depth, on_value, off_value, axis=-1, dtype."))
+                   "outside [0, depth) give all off_value). attrs: depth, on_value, off_value, axis=-1, dtype.",
+               extra=IN_RANGE))
 
 
 # ------------------------------------------------------------------------------------- range
@@ -395,4 +396,4 @@ def _range_index(ctx, out_index):
 
 register(OpDef("range", "injective", _range_infer, _range_ref, arity=0, index=_range_index, differentiable=False,
                doc="start, start+delta, ... up to (excluding) limit: element i is start + i*delta. attrs: start, "
-                   "limit, delta, dtype."))
+                   "limit, delta, dtype.", extra=IN_RANGE))

@@ -265,8 +265,9 @@ def _avg_pool_grad_kernel(kctx):
     ok_w, ow = _source_ok(tw, G.sw, G.OW)
     share = Binary("div", Load(gb, ((n * G.OH + oh_v) * G.OW + ow_v) * G.C + c, d),
                    Cast(_window_count(G, oh_v, ow_v), d))
+    add = Assign(acc, Binary("add", Var(acc, d), share))
     windows = Loop(kh.name, G.KH, [Let(th.name, ih + G.pt - kh), If(ok_h, [Let(oh_v.name, oh), Loop(kw.name, G.KW, [
-        Let(tw.name, iw + G.pl - kw), If(ok_w, [Let(ow_v.name, ow), Assign(acc, Binary("add", Var(acc, d), share))])])])])
+        Let(tw.name, iw + G.pl - kw), If(ok_w, [Let(ow_v.name, ow), add])])])])
     per_pixel = Loop(c.name, G.C, [Declare(acc, Const(0, d)), windows,
                                     Store(dxb, (q * G.W + iw) * G.C + c, Var(acc, d))])
     return [Loop(q.name, G.N * G.H, [Loop(iw.name, G.W, [per_pixel])], "parallel")]
@@ -289,7 +290,8 @@ def _grad_infer(op):
 def _grad_grad_infer(types, attrs):
     x, gg = types
     op = "max_pool_grad_grad"
-    if x.rank != 4 or gg.rank != 4 or x.dtype != gg.dtype or not all(static_eq(a, b) for a, b in zip(x.shape, gg.shape)):
+    same = x.rank == gg.rank and all(static_eq(a, b) for a, b in zip(x.shape, gg.shape))
+    if x.rank != 4 or x.dtype != gg.dtype or not same:
         raise OpError(f"{op}: expects two NHWC operands of one type, got {shape_str(x)} and {shape_str(gg)}")
     return [TensorType(pool_shape(op, x.shape, attrs), x.dtype)]
 

@@ -21,7 +21,7 @@ from ..ir import TensorType
 from ..loopir import INDEX, Binary, Const, Select
 from ..shapes import Dim, SymDim, dim_add, format_shape, normalize_axis
 from .common import same_dtype
-from .index_util import (all_of, ceil_div, clamp_to_dim, dim_sub, idx, shape_str, static_eq)
+from .index_util import (IN_RANGE, all_of, ceil_div, clamp_to_dim, dim_sub, idx, shape_str, static_eq)
 from .registry import OpDef, OpError, register
 
 
@@ -156,7 +156,7 @@ def _concat_grad(em, inputs, outputs, attrs, grads):
 register(OpDef("concat", "injective", _concat_infer,
                lambda arrays, attrs: [np.concatenate(arrays, axis=int(attrs["axis"]))],
                index=_concat_index, grad=_concat_grad,
-               doc="Concatenate along `axis` (variadic). Index map: nested selects over the pieces."))
+               doc="Concatenate along `axis` (variadic). Index map: nested selects over the pieces.", extra=IN_RANGE))
 
 
 # --------------------------------------------------------------------------- stack, unstack
@@ -329,7 +329,7 @@ def _slice_grad(em, inputs, outputs, attrs, grads):
 
 
 register(OpDef("slice", "injective", _slice_infer, _slice_ref, arity=1, index=_slice_index, grad=_slice_grad,
-               doc="x[begin : begin+size] per axis. attrs: begin, size (-1 = to the end)."))
+               doc="x[begin : begin+size] per axis. attrs: begin, size (-1 = to the end).", extra=IN_RANGE))
 
 
 # ---------------------------------------------------------------------------- strided_slice
@@ -487,7 +487,7 @@ register(OpDef("strided_slice", "injective", _ss_infer, _ss_ref, arity=1, index=
                grad=lambda em, ins, outs, attrs, gs: [em.strided_slice_grad(
                    gs[0], shape=tuple(em.type(ins[0]).shape), **_ss_attrs(attrs))],
                doc="x[b:e:s, ...] in canonical form (see canonical_strided_slice). attrs: begin, end, "
-                   "strides, shrink_axes, new_axes."))
+                   "strides, shrink_axes, new_axes.", extra=IN_RANGE))
 
 
 def _ssg_infer(types, attrs):
@@ -541,7 +541,7 @@ def _ssg_index(ctx, out_index):
 
 register(OpDef("strided_slice_grad", "injective", _ssg_infer, _ssg_ref, arity=1, index=_ssg_index,
                grad=lambda em, ins, outs, attrs, gs: [em.strided_slice(gs[0], **_ss_attrs(attrs))],
-               doc="Scatter a strided slice's gradient into zeros of the input `shape` (index map)."))
+               doc="Scatter a strided slice's gradient into zeros of the input `shape` (index map).", extra=IN_RANGE))
 
 
 # -------------------------------------------------------------------------------------- pad
@@ -649,7 +649,7 @@ def _pad_grad(em, inputs, outputs, attrs, grads):
 
 register(OpDef("pad", "injective", _pad_infer, _pad_ref, arity=1, index=_pad_index, grad=_pad_grad,
                doc="Pad each axis. attrs: paddings ((before, after) per axis), mode (CONSTANT/REFLECT/"
-                   "SYMMETRIC), constant_value."))
+                   "SYMMETRIC), constant_value.", extra=IN_RANGE))
 
 
 # ------------------------------------------------------------------------------------- tile
@@ -690,7 +690,7 @@ def _tile_grad(em, inputs, outputs, attrs, grads):
 
 register(OpDef("tile", "injective", _tile_infer,
                lambda arrays, attrs: [np.tile(arrays[0], [int(m) for m in attrs["multiples"]])], arity=1,
-               index=_tile_index, grad=_tile_grad, doc="Repeat along each axis. attrs: multiples."))
+               index=_tile_index, grad=_tile_grad, doc="Repeat along each axis. attrs: multiples.", extra=IN_RANGE))
 
 
 # ---------------------------------------------------------------------------------- reverse
@@ -720,4 +720,4 @@ register(OpDef("reverse", "injective", _reverse_infer,
                                                                         attrs)).copy()],
                arity=1, index=_reverse_index,
                grad=lambda em, ins, outs, attrs, gs: [em.reverse(gs[0], axes=attrs["axes"])],
-               doc="Reverse the order of elements along `axes`."))
+               doc="Reverse the order of elements along `axes`.", extra=IN_RANGE))

@@ -109,7 +109,8 @@ def backprop(g: Graph, seeds: dict, xs: Sequence[Value], scope: str = GRAD_SCOPE
             if opdef.grad is None or not opdef.differentiable:
                 continue
             if n_out > 1:  # rules of multi-output ops get a gradient for every output
-                out_grads = [og if og is not None else _zeros_or_none(em, Value(n, i)) for i, og in enumerate(out_grads)]
+                out_grads = [og if og is not None else _zeros_or_none(em, Value(n, i))
+                             for i, og in enumerate(out_grads)]
             outputs = [Value(n, i) for i in range(n_out)]
             in_grads = opdef.grad(em, inputs, outputs, d["attrs"], out_grads)
         if len(in_grads) != len(inputs):
