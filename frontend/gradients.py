@@ -159,11 +159,6 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
         raise ValueError(f"tf.gradients: passed {len(grad_ys_list)} grad_ys for {len(ys)} ys")
     stop_list = _flat(stop_gradients or [])
     stops = [_x_tensor(s, g) if not isinstance(s, Tensor) else s for s in stop_list]
-    for y in ys:
-        if not is_backpropagatable(y.dtype):
-            raise TypeError(f"tf.gradients: y {y.name} has dtype {y.dtype.name}; only floating-point "
-                            f"tensors can be differentiated")
-
     reads = _reads_by_variable(g)
     frontend_stops = list(stops)
     for s_ in stop_list:

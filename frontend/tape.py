@@ -119,13 +119,13 @@ class _Plan:
     refs: ("p", i) program parameter i, ("c", i) constant i, ("r", j, k) output k of step j."""
 
     def __init__(self, steps, consts, param_types, target_refs, source_refs, target_types):
-        self.steps = steps                  # [(op_type, attrs, plan|None, in_refs)]
+        self.steps = steps                  # [(op_type, attrs, plan|None, in_refs, structure key)]
         self.consts = consts                # [np.ndarray]
         self.param_types = param_types      # [(np.dtype, shape)]
         self.target_refs = target_refs      # [ref]
         self.source_refs = source_refs      # [[ref, ...] per source; [] = unconnected]
         self.target_types = target_types    # [(np.dtype, shape)]
-        self.key = (tuple((s[0], Attrs(s[1]) if s[2] is None else s[2].key, s[3]) for s in steps),
+        self.key = (tuple((s[4], s[3]) for s in steps),
                     tuple((c.dtype.str, c.shape, c.tobytes()) for c in consts),
                     tuple((d.str, tuple(sh)) for d, sh in param_types),
                     tuple(target_refs), tuple(tuple(r) for r in source_refs),
@@ -147,7 +147,7 @@ class _Plan:
                 return consts[ref[1]]
             return outs[ref[1]][ref[2]]
 
-        for op_type, attrs, plan, in_refs in self.steps:
+        for op_type, attrs, plan, in_refs, _ in self.steps:
             ins = [val(r) for r in in_refs]
             if plan is None:
                 outs.append(em.emit_multi(op_type, *ins, **attrs))
@@ -428,10 +428,7 @@ class GradientTape:
         steps = []
         for rec in steps_recs:
             in_refs = tuple(ref(t) for t in rec.inputs)
-            if rec.plan is None:
-                steps.append((rec.op_type, rec.attrs, None, in_refs))
-            else:
-                steps.append((rec.op_type, None, rec.plan, in_refs))
+            steps.append((rec.op_type, rec.attrs, rec.plan, in_refs, rec.structure()))
         target_refs = [ref(t) for t in targets]
         source_refs = [[_force_param(ref, t, leaf_ref, leaves, consts) for t in ts] for ts in connected]
         plan = _Plan(steps, consts, [(np.asarray(t._value).dtype, np.shape(t._value)) for t in leaves],
