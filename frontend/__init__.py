@@ -5,10 +5,15 @@ Each block below is owned by one engineer and is a plain list of imports, so add
 """
 import sys as _sys
 
-# --- tensors and op functions (owner: ops engineer) --------------------------------------------
+# --- dtypes, tensors and op functions (owner: ops engineer) ------------------------------------
+from fuseflow.compiler.dtypes import (DType, as_dtype, bool_ as bool, float16, float32, float64, int8,  # noqa: F401
+                                      int16, int32, int64, string, uint8, uint16, uint32, uint64)
 from .api.types import Tensor  # noqa: E402,F401
 from .core import convert_to_tensor  # noqa: E402,F401
 from .tensor import TensorShape, is_tensor  # noqa: E402,F401
+
+half = float16
+double = float64
 from .array_ops import (boolean_mask, broadcast_dynamic_shape, broadcast_static_shape, broadcast_to,  # noqa: F401
                         concat, constant, ensure_shape, expand_dims, eye, fill, gather, gather_nd, get_static_value,
                         identity, identity_n, meshgrid, newaxis, one_hot, ones, ones_like, pad, parallel_stack,
@@ -27,10 +32,10 @@ from .math_ops import (abs, acos, acosh, add, add_n, argmax, argmin, asin, asinh
 # (owner: session/variables engineer; TF1 names live in compat/v1.py via _v1_session_api)
 from ._v2_session_api import *  # noqa: E402,F401,F403
 
-# --- op namespaces: tf.math, tf.nn, tf.random, tf.strings, tf.image, tf.linalg (owner: ops engineer)
-from .api import image, linalg, math, nn, random, strings  # noqa: E402,F401
+# --- op namespaces: tf.dtypes, tf.math, tf.nn, tf.random, tf.strings, tf.image, tf.linalg (owner: ops engineer)
+from .api import dtypes, image, linalg, math, nn, random, strings  # noqa: E402,F401
 
-for _name in ("image", "linalg", "math", "nn", "random", "strings"):
+for _name in ("dtypes", "image", "linalg", "math", "nn", "random", "strings"):
     _sys.modules[f"{__name__}.{_name}"] = globals()[_name]
 del _name
 

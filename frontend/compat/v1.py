@@ -4,6 +4,8 @@ Each block below is owned by one engineer and only adds names.
 """
 # ==================================================================== op functions (owner: ops engineer)
 # TF1 signatures: reduction_indices= / keep_dims=, graph-mode tf.constant padding, TF1 tf.where, ...
+from fuseflow.compiler.dtypes import (DType, as_dtype, bool_ as bool, float16, float32, float64, int8,  # noqa: F401,E402
+                                      int16, int32, int64, string, uint8, uint16, uint32, uint64)
 from fuseflow.api.types import Tensor  # noqa: F401,E402
 from fuseflow.core import convert_to_tensor  # noqa: F401,E402
 from fuseflow.tensor import Dimension, TensorShape, is_tensor  # noqa: F401,E402
@@ -36,12 +38,15 @@ from fuseflow.math_ops import (abs, accumulate_n, acos, acosh, add, add_n, arg_m
                                to_int64, truediv, truncatediv, truncatemod)
 from fuseflow.string_ops import as_string, reduce_join, string_join, string_to_number, substr  # noqa: F401,E402
 
+half = float16
+double = float64
+
 # ==================================================================== graph mode: sessions, variables, scopes,
 # collections, control flow, checkpoints, queues (owner: session/variables engineer)
 from fuseflow._v1_session_api import *  # noqa: F401,F403,E402
 
 # ==================================================================== op namespaces (owner: ops engineer)
-from fuseflow.api import image_v1 as image, linalg, math_v1 as math, nn_v1 as nn  # noqa: F401,E402
+from fuseflow.api import dtypes, image_v1 as image, linalg, math_v1 as math, nn_v1 as nn  # noqa: F401,E402
 from fuseflow.api import random_v1 as random, strings  # noqa: F401,E402
 
 # ==================================================================== gradients, optimizers, schedules,
