@@ -231,7 +231,9 @@ class GradientTape:
         self._used = False
         self._reset_state()
 
-    def _reset_state(self):
+    def _reset_state(self, keep_watched: bool = False):
+        if not keep_watched:
+            self._watched_order: dict = {}   # id(var) -> var, every variable watched or accessed
         self._records: list = []
         self._producer: dict = {}      # id(tensor) -> (record, output index)
         self._watched: dict = {}       # id(tensor) -> tensor (tape.watch on tensors)
@@ -273,6 +275,7 @@ class GradientTape:
             if _is_variable(t):
                 self._watched_vars[id(t)] = t
                 self._var_reads.setdefault(id(t), (t, []))
+                self._watched_order.setdefault(id(t), t)
             elif isinstance(t, EagerTensor):
                 if not is_backpropagatable(t.dtype):
                     continue        # TF ignores (with a warning) non-float tensors
@@ -284,7 +287,7 @@ class GradientTape:
                                  f"tf.Variable or ExtensionType.")
 
     def watched_variables(self):
-        return tuple(v for v, _ in self._var_reads.values())
+        return tuple(self._watched_order.values())
 
     def _tracked(self, t) -> bool:
         i = id(t)
@@ -294,6 +297,7 @@ class GradientTape:
         if id(var) not in self._watched_vars and not (self._watch_accessed and getattr(var, "trainable", True)):
             return
         entry = self._var_reads.setdefault(id(var), (var, []))
+        self._watched_order.setdefault(id(var), var)
         if tensor is not None and isinstance(tensor, EagerTensor) and is_backpropagatable(tensor.dtype):
             entry[1].append(tensor)
             self._read_ids[id(tensor)] = tensor
@@ -329,7 +333,7 @@ class GradientTape:
             result = self._eager_gradient(flat_targets, flat_sources, flat_out_grads, unconnected_gradients)
         self._used = True
         if not self._persistent:
-            self._reset_state()
+            self._reset_state(keep_watched=True)
         return nest.pack_sequence_as(sources, result)
 
     def _graph_gradient(self, targets, sources, out_grads, unconnected):
@@ -467,7 +471,7 @@ class GradientTape:
                                    np.zeros(t_arr.shape + shape, _value_of(s).dtype)))
         self._used = True
         if not self._persistent:
-            self._reset_state()
+            self._reset_state(keep_watched=True)
         return nest.pack_sequence_as(sources, out)
 
 
