@@ -38,8 +38,11 @@ def is_inline_literal(g: Graph, n: int) -> bool:
 
 
 def literal_text(g: Graph, n: int) -> str:
+    """`1.5:f32` (shortest text that round-trips in the literal's own dtype), `[1.5]:f32` for shape [1]."""
     t = g.nodes[n]["outputs"][0]
-    return f"{_fmt_attr(g.nodes[n]['attrs']['value'])}:{t.dtype.short}"
+    a = g.nodes[n]["attrs"]["value"].array
+    text = str(a.reshape(-1)[0]) if a.dtype != object else repr(a.reshape(-1)[0])
+    return f"{'[' + text + ']' if a.ndim else text}:{t.dtype.short}"
 
 
 def print_order(g: Graph) -> list:
