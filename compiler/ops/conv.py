@@ -246,30 +246,48 @@ def conv_backprop_input_kernel(kctx, op, depthwise):
     return [Loop(q.name, G.N * G.H, [Loop(iw.name, G.W, [per_pixel])], "parallel")]
 
 
+FILTER_GRAD_ROWS = 8   # channels accumulated together by the filter gradient
+
+
 def conv_backprop_filter_kernel(kctx, op, depthwise):
+    """Parallel over (filter tap, block of R input channels). For each input pixel the tap
+    reads, R rows of the tap's [C, M] slice accumulate x[..., c] * dy[..., :] in one loop over
+    the contiguous output channels (R stores per dy load: dy is re-read C/R times, not C)."""
     (x_t, dy_t), dw_t = kctx.in_types, kctx.out_types[0]
     xb, gb = kctx.inputs
     dwb = kctx.outputs[0]
     G = _Geo(kctx.attrs, op, x_t.shape, dw_t.shape, dy_t.shape)
     d = dw_t.dtype
+    c_dim = x_t.shape[3]
+    rows = next(r for r in (FILTER_GRAD_ROWS, 4, 2, 1) if isinstance(c_dim, int) and c_dim % r == 0) \
+        if isinstance(c_dim, int) else 1
+    R = Const(rows, INDEX)
     q, o, n, oh, ow = _vars(kctx, "q", "o", "n", "oh", "ow")
-    ih, iw, xv, gbase = _vars(kctx, "ih", "iw", "xv", "gbase")
-    kh = Binary("floordiv", q, G.KW * G.C)
-    kw = Binary("mod", Binary("floordiv", q, G.C), G.KW)
-    c = Binary("mod", q, G.C)
-    gch = (c * G.M + o) if depthwise else o
-    update = Store(dwb, q * G.M + o, Binary("add", Load(dwb, q * G.M + o, d),
-                                             Binary("mul", Var(xv.name, d), Load(gb, gbase + gch, d))))
+    ih, iw, gbase, gv = _vars(kctx, "ih", "iw", "gbase", "gv")
+    blocks = Binary("floordiv", G.C, R) if rows > 1 else G.C
+    tap = Binary("floordiv", q, blocks)
+    c0 = Binary("mod", q, blocks) * R if rows > 1 else Binary("mod", q, blocks)
+    kh, kw = Binary("floordiv", tap, G.KW), Binary("mod", tap, G.KW)
+    xs = _vars(kctx, *["xv"] * rows)
+    at = [(tap * G.C + c0 + Const(j, INDEX)) * G.M + o for j in range(rows)]
+    if depthwise:   # each channel reads its own dy channels: one load per row
+        updates = [Store(dwb, at[j], Binary("add", Load(dwb, at[j], d), Binary(
+            "mul", Var(xs[j].name, d), Load(gb, gbase + (c0 + Const(j, INDEX)) * G.M + o, d)))) for j in range(rows)]
+    else:
+        updates = [Let(gv.name, Load(gb, gbase + o, d))] + [
+            Store(dwb, at[j], Binary("add", Load(dwb, at[j], d), Binary("mul", Var(xs[j].name, d), Var(gv.name, d))))
+            for j in range(rows)]
+    loads = [Let(xs[j].name, Load(xb, ((n * G.H + ih) * G.W + iw) * G.C + c0 + Const(j, INDEX), d))
+             for j in range(rows)]
     cols = Loop(ow.name, G.OW, [
         Let(iw.name, ow * G.sw + kw * G.dw - G.pl),
-        If(_in_range(iw, G.W), [Let(xv.name, Load(xb, ((n * G.H + ih) * G.W + iw) * G.C + c, d)),
-                                Let(gbase.name, ((n * G.OH + oh) * G.OW + ow) * G.OC),
-                                Loop(o.name, G.M, [update])])])
-    rows = Loop(n.name, G.N, [Loop(oh.name, G.OH, [
+        If(_in_range(iw, G.W), [Let(gbase.name, ((n * G.OH + oh) * G.OW + ow) * G.OC)] + loads +
+           [Loop(o.name, G.M, updates)])])
+    pixels = Loop(n.name, G.N, [Loop(oh.name, G.OH, [
         Let(ih.name, oh * G.sh + kh * G.dh - G.pt),
         If(_in_range(ih, G.H), [cols])])])
-    zero = Loop(o.name, G.M, [Store(dwb, q * G.M + o, Const(0, d))])
-    return [Loop(q.name, G.KH * G.KW * G.C, [zero, rows], "parallel")]
+    zero = Loop(o.name, G.M, [Store(dwb, a, Const(0, d)) for a in at])
+    return [Loop(q.name, G.KH * G.KW * blocks, [zero, pixels], "parallel")]
 
 
 # ----------------------------------------------------------------------------- registration
