@@ -204,6 +204,15 @@ def _ceil_div(w: _FunctionWriter, a, b: int):
     return w.sdiv(w.add(a, b - 1), b)
 
 
+def _balanced_step(w: _FunctionWriter, total, cap: int, align: int):
+    """Block size for splitting `total` into as few blocks of at most `cap` as possible, evened out
+    (rounded up to a multiple of `align`, which divides `cap`): no small leftover block."""
+    total = w.max(total, 1)
+    blocks = _ceil_div(w, total, cap)
+    even = w.sdiv(w.add(total, w.sub(blocks, 1)), blocks)
+    return w.mul(_ceil_div(w, even, align), align)
+
+
 def _split(w: _FunctionWriter, total, tid, nthreads):
     """Static balanced split of [0, total): thread tid gets [tid*total/n, (tid+1)*total/n)."""
     lo = w.sdiv(w.mul(total, tid), nthreads)
@@ -755,18 +764,23 @@ class _BlockedGemm:
             with w.if_(no_k):
                 self._zero_rows(w, c_b, b, r0, r1, c0, c1)
             with w.if_(w(f"xor i1 {no_k}, true")):
-                with w.loop(c0, c1, tl.nc, "jc") as jc:
-                    nc = w.min(tl.nc, w.sub(c1, jc))
+                # Even block sizes (KC, MC, NC are caps): e.g. K = 600 runs as 2 x 300, not 512 + 88.
+                # KC depends on K alone, so each element's summation order is thread independent.
+                nc_step = _balanced_step(w, w.sub(c1, c0), tl.nc, nr)
+                kc_step = _balanced_step(w, "%K", tl.kc, 1)
+                mc_step = _balanced_step(w, w.sub(r1, r0), tl.mc, mr)
+                with w.loop(c0, c1, nc_step, "jc") as jc:
+                    nc = w.min(nc_step, w.sub(c1, jc))
                     last_jc = w.cmp("eq", w.add(jc, nc), c1)
-                    with w.loop(0, "%K", tl.kc, "pc") as pc:
-                        kc = w.min(tl.kc, w.sub("%K", pc))
+                    with w.loop(0, "%K", kc_step, "pc") as pc:
+                        kc = w.min(kc_step, w.sub("%K", pc))
                         rows_done = w(f"and i1 {last_jc}, {w.cmp('eq', w.add(pc, kc), '%K')}")
                         accumulate = w.cmp("sgt", pc, 0)
                         b_src = w.gep(t, b_b, w.add(w.mul(pc, "%sbk"), w.mul(jc, "%sbn")))
                         w.op(f"call void @{self.fn}.pack_b(ptr {bpack}, ptr {b_src}, i64 {kc}, i64 {nc}, "
                              f"i64 %sbk, i64 %sbn)")
-                        with w.loop(r0, r1, tl.mc, "ic") as ic:
-                            mc = w.min(tl.mc, w.sub(r1, ic))
+                        with w.loop(r0, r1, mc_step, "ic") as ic:
+                            mc = w.min(mc_step, w.sub(r1, ic))
                             a_src = w.gep(t, a_b, w.add(w.mul(ic, "%sam"), w.mul(pc, "%sak")))
                             w.op(f"call void @{self.fn}.pack_a(ptr {apack}, ptr {a_src}, i64 {mc}, i64 {kc}, "
                                  f"i64 %sam, i64 %sak)")
