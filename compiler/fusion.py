@@ -118,6 +118,8 @@ def _epilogue_stop(g: Graph, grp: Group, cur: int, anchor_kind: str, group_of: d
         return "consumer already fused elsewhere"
     if g.output_types(user)[0].shape != g.output_types(cur)[0].shape:
         return "consumer broadcasts the result to a new shape"
+    if anchor_kind == "matmul" and g.output_types(user)[0].dtype != g.output_types(cur)[0].dtype:
+        return "consumer changes the dtype (a matmul epilogue keeps the output dtype)"
     if len(grp.members) >= MAX_KERNEL_NODES:
         return "kernel size limit"
     return ""
