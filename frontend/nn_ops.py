@@ -16,7 +16,7 @@ from .array_ops import (_as_int, _scalar_const, _to_tensor, concat, expand_dims,
                         normalize_axes, normalize_axis, op_scope, reshape, shape, shape_arg, squeeze,
                         static_value, stop_gradient, transpose, where)
 from .core import apply_op
-from .tensor import TensorShape, is_tensor
+from .tensor import Tensor, TensorShape, is_tensor
 
 
 def _float_input(op: str, t):
@@ -415,7 +415,10 @@ def dropout(x, rate, noise_shape=None, seed=None, name=None):
             scaled = M.realdiv(xt, M.subtract(_scalar_const(1, xt.dtype), rate_t))
         noise = random_uniform(_noise_shape(xt, noise_shape), seed=seed, dtype=xt.dtype)
         keep = M.greater_equal(noise, rate_t)
-        return where(keep, scaled, _scalar_const(0, xt.dtype), name=scope)
+        out = where(keep, scaled, _scalar_const(0, xt.dtype), name=scope)
+        if isinstance(out, Tensor) and out.shape.rank is None:
+            out.set_shape(xt.shape)     # a rate of unknown rank is still a scalar: keep x's shape
+        return out
 
 
 def dropout_v1(x, keep_prob=None, noise_shape=None, seed=None, name=None, rate=None):
