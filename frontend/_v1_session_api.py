@@ -17,6 +17,14 @@ from .graph import Graph, get_default_graph, reset_default_graph  # noqa: F401
 from .session import (ConfigProto, GPUOptions, GraphOptions, InteractiveSession, OptimizerOptions,  # noqa: F401
                       RunMetadata, RunOptions, Session, get_default_session)
 from .placeholders import placeholder, placeholder_with_default  # noqa: F401
+from . import io_ops as _io_ops
+from . import queues as _queues
+from . import tfrecord as _tfrecord
+from .io_ops import (FixedLenFeature, FixedLenSequenceFeature, VarLenFeature, matching_files,  # noqa: F401
+                     parse_example, parse_single_example, read_file, write_file)
+from .io_ops import decode_raw_v1 as decode_raw  # noqa: F401
+from .queues import (FIFOQueue, FixedLengthRecordReader, IdentityReader, PaddingFIFOQueue, QueueBase,  # noqa: F401
+                     RandomShuffleQueue, ReaderBase, TextLineReader, TFRecordReader, WholeFileReader, random_shuffle)
 from .state_ops import assign, assign_add, assign_sub  # noqa: F401
 from .variable_scope import (AUTO_REUSE, VariableScope, get_local_variable, get_variable,  # noqa: F401
                              get_variable_scope, name_scope_v1, no_regularizer, variable_op_scope, variable_scope)
@@ -66,6 +74,15 @@ def _optional(module_name):
 
 train = _optional("fuseflow.train")
 
+python_io = _tfrecord.python_io
+io = types.SimpleNamespace(
+    TFRecordWriter=_tfrecord.TFRecordWriter, TFRecordOptions=_tfrecord.TFRecordOptions,
+    TFRecordCompressionType=_tfrecord.TFRecordCompressionType, tf_record_iterator=_tfrecord.tf_record_iterator,
+    FixedLenFeature=FixedLenFeature, FixedLenSequenceFeature=FixedLenSequenceFeature, VarLenFeature=VarLenFeature,
+    parse_single_example=parse_single_example, parse_example=parse_example, decode_raw=_io_ops.decode_raw,
+    read_file=read_file, write_file=write_file, matching_files=matching_files, FIFOQueue=FIFOQueue,
+    RandomShuffleQueue=RandomShuffleQueue, PaddingFIFOQueue=PaddingFIFOQueue, QueueBase=QueueBase)
+
 __all__ = [
     "errors", "GraphKeys", "add_to_collection", "add_to_collections", "get_all_collection_keys", "get_collection",
     "get_collection_ref", "disable_eager_execution", "enable_eager_execution", "executing_eagerly", "case", "cond",
@@ -81,5 +98,8 @@ __all__ = [
     "zeros_initializer", "ones_initializer", "constant_initializer", "random_normal_initializer",
     "truncated_normal_initializer", "random_uniform_initializer", "variance_scaling_initializer",
     "glorot_uniform_initializer", "glorot_normal_initializer", "orthogonal_initializer", "initializers",
-    "placeholder", "placeholder_with_default",
+    "placeholder", "placeholder_with_default", "FixedLenFeature", "FixedLenSequenceFeature", "VarLenFeature",
+    "matching_files", "parse_example", "parse_single_example", "read_file", "write_file", "decode_raw",
+    "FIFOQueue", "FixedLengthRecordReader", "IdentityReader", "PaddingFIFOQueue", "QueueBase", "RandomShuffleQueue",
+    "ReaderBase", "TextLineReader", "TFRecordReader", "WholeFileReader", "random_shuffle", "python_io", "io",
 ] + (["train"] if train is not None else [])

@@ -43,12 +43,16 @@ def _touches_strings(op) -> bool:
 _STRING_FORWARDING = {"placeholder_with_default", "identity", "stop_gradient"}
 
 
+# Variable ops on string variables (e.g. match_filenames_once): the value stays on the host.
+_STRING_STATE = {"read_variable", "assign"}
+
+
 def is_host_op(op) -> bool:
     if op.type in _HOST_OPS:
         return True
     if not _touches_strings(op):
         return False
-    return op.type in _STRING_FORWARDING or _is_compiler_op(op.type)
+    return op.type in _STRING_FORWARDING or op.type in _STRING_STATE or _is_compiler_op(op.type)
 
 
 def run_host_op(run, op, inputs: list) -> list:
@@ -57,6 +61,8 @@ def run_host_op(run, op, inputs: list) -> list:
         return list(fn(run, op, inputs))
     if op.type in _STRING_FORWARDING and not _is_compiler_op(op.type):
         return [inputs[0]]
+    if op.type in _STRING_STATE:
+        return _string_state(run, op, inputs)
     return _reference(op, inputs)
 
 
@@ -76,6 +82,19 @@ def _reference(op, inputs) -> list:
             arr = arr.astype(t.dtype.np)
         results.append(arr)
     return results
+
+
+def _string_state(run, op, inputs) -> list:
+    from .variables import uninitialized_error
+    var = op._variable
+    if op.type == "assign":
+        value = np.array(inputs[0], dtype=object, copy=True)
+        run.store.set(var, value)
+        return [value]
+    buf = run.store.buffer(var)
+    if buf is None:
+        raise uninitialized_error(var)
+    return [np.array(buf, dtype=object, copy=True)]
 
 
 class RunContext:

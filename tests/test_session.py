@@ -1,0 +1,182 @@
+"""TF1 Session: fetch structures, feeds (conversion, shape checks, intermediates), errors,
+default sessions, program caching and symbolic batch dims."""
+import collections
+
+import numpy as np
+import pytest
+
+import fuseflow.compat.v1 as tf
+
+
+@pytest.fixture
+def graph():
+    with tf.Graph().as_default() as g:
+        yield g
+
+
+def test_run_matmul_and_fetch_structures(graph):
+    a = tf.constant([[3.0, 3.0]])
+    b = tf.constant([[2.0], [2.0]])
+    p = tf.matmul(a, b)
+    s = tf.add(a, 1.0)
+    Pair = collections.namedtuple("Pair", "prod plus")
+    with tf.Session() as sess:
+        assert sess.run(p).tolist() == [[12.0]]
+        lst = sess.run([p, s])
+        assert isinstance(lst, list) and lst[1].tolist() == [[4.0, 4.0]]
+        tup = sess.run((p, (s,)))
+        assert isinstance(tup, tuple) and isinstance(tup[1], tuple)
+        d = sess.run({"p": p, "nested": [s, {"again": p}]})
+        assert d["nested"][1]["again"].tolist() == [[12.0]]
+        nt = sess.run(Pair(p, s))
+        assert isinstance(nt, Pair) and nt.prod.tolist() == [[12.0]]
+        assert sess.run(p.op) is None
+        assert sess.run(p.name).tolist() == [[12.0]]
+        assert sess.run([p, p])[0] is not None
+
+
+def test_scalar_results_are_numpy_scalars_and_strings_bytes(graph):
+    c = tf.constant(2.5)
+    h = tf.constant("hello world")
+    with tf.Session() as sess:
+        v, hv = sess.run([c, h])
+    assert isinstance(v, np.float32) and v == 2.5
+    assert hv == b"hello world"
+
+
+def test_closed_session_raises(graph):
+    c = tf.constant(1.0)
+    sess = tf.Session()
+    assert sess.run(c) == 1.0
+    sess.close()
+    with pytest.raises(RuntimeError):
+        sess.run(c)
+
+
+def test_feeds_by_tensor_name_and_dtype_conversion(graph):
+    a = tf.placeholder(tf.float32)
+    b = tf.placeholder(tf.float32, name="b")
+    out = a * b
+    with tf.Session() as sess:
+        assert sess.run(out, {a: 3, b: 4}) == 12.0
+        assert sess.run(out, {a: [1, 2], "b:0": [10.0, 20.0]}).tolist() == [10.0, 40.0]
+        r = sess.run(out, feed_dict={a: np.float64(2.0), b: 0.5})
+        assert r.dtype == np.float32
+
+
+def test_feed_shape_check_and_missing_feed(graph):
+    x = tf.placeholder(tf.float32, shape=(None, 3), name="X")
+    y = tf.reduce_sum(x, axis=1)
+    with tf.Session() as sess:
+        with pytest.raises(ValueError, match=r"Cannot feed value of shape \(3,\) for Tensor 'X:0', which has "
+                                             r"shape '\(\?, 3\)'"):
+            sess.run(y, {x: [1.0, 2.0, 3.0]})
+        with pytest.raises(tf.errors.InvalidArgumentError, match="placeholder tensor 'X'"):
+            sess.run(y)
+        with pytest.raises(TypeError, match="cannot be a tf.Tensor"):
+            sess.run(y, {x: tf.constant([[1.0, 2.0, 3.0]])})
+        with pytest.raises(ValueError, match="refers to an Operation"):
+            sess.run(y, {"X": [[1.0, 2.0, 3.0]]})
+
+
+def test_one_program_for_every_batch_size(graph):
+    x = tf.placeholder(tf.float32, shape=(None, 3))
+    y = tf.reduce_sum(x * 2.0, axis=1)
+    with tf.Session() as sess:
+        assert sess.run(y, {x: np.ones((4, 3))}).tolist() == [6.0] * 4
+        assert sess.run(y, {x: np.ones((7, 3))}).tolist() == [6.0] * 7
+        assert sess.run(y, {x: np.ones((1, 3))}).tolist() == [6.0]   # size-1 dims stay concrete
+        assert len(sess._segments) == 2
+
+
+def test_feed_intermediate_and_fetch_fed_tensor(graph):
+    c3 = tf.constant(3.0)
+    mid = tf.add(tf.constant(2.0), tf.constant(5.0))
+    prod = c3 * mid
+    with tf.Session() as sess:
+        assert sess.run(prod, {mid: 10.0}) == 30.0
+        assert sess.run(prod) == 21.0
+        assert sess.run(mid, {mid: 4.0}) == 4.0
+
+
+def test_placeholder_with_default(graph):
+    pd = tf.placeholder_with_default(tf.constant([1.0, 2.0]), shape=[2])
+    with tf.Session() as sess:
+        assert sess.run(pd * 2.0).tolist() == [2.0, 4.0]
+        assert sess.run(pd * 2.0, {pd: [5.0, 6.0]}).tolist() == [10.0, 12.0]
+
+
+def test_default_session_eval_and_run(graph):
+    v = tf.Variable(3.0)
+    t = v * 2.0
+    with tf.Session() as sess:
+        assert tf.get_default_session() is sess
+        v.initializer.run()
+        assert t.eval() == 6.0
+        assert v.eval() == 3.0
+    assert tf.get_default_session() is None
+    with pytest.raises(ValueError, match="default session"):
+        t.eval()
+
+
+def test_interactive_session_installs_itself(graph):
+    c = tf.constant([1, 2])
+    sess = tf.InteractiveSession()
+    try:
+        assert tf.get_default_session() is sess
+        assert c.eval().tolist() == [1, 2]
+    finally:
+        sess.close()
+    assert tf.get_default_session() is None
+
+
+def test_programs_are_cached(graph):
+    x = tf.placeholder(tf.float32, shape=[2])
+    y = x + 1.0
+    with tf.Session() as sess:
+        for i in range(3):
+            assert sess.run(y, {x: [i, i]}).tolist() == [i + 1.0, i + 1.0]
+        assert len(sess._segments) == 1
+
+
+def test_fetch_errors(graph):
+    c = tf.constant(1.0)
+    with tf.Session() as sess:
+        with pytest.raises(TypeError, match="None"):
+            sess.run(None)
+        with pytest.raises(TypeError):
+            sess.run(3)
+    with tf.Graph().as_default():
+        other = tf.constant(2.0)
+    with tf.Session(graph=graph) as sess:
+        with pytest.raises(ValueError, match="not an element of this graph"):
+            sess.run(other)
+        assert sess.run(c) == 1.0
+
+
+def test_configs_are_accepted(graph):
+    config = tf.ConfigProto(allow_soft_placement=True, log_device_placement=False)
+    config.gpu_options.allow_growth = True
+    config.graph_options.optimizer_options.global_jit_level = tf.OptimizerOptions.ON_1
+    with tf.device("/cpu:0"):
+        p = tf.constant(2.0) * 3.0
+    opts = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE)
+    with tf.Session(config=config) as sess:
+        assert sess.run(p, options=opts, run_metadata=tf.RunMetadata()) == 6.0
+        assert sess.list_devices()[0].device_type == "CPU"
+
+
+def test_make_callable(graph):
+    x = tf.placeholder(tf.int32, shape=[])
+    y = x * 3
+    with tf.Session() as sess:
+        f = sess.make_callable(y, [x])
+        assert f(2) == 6 and f(5) == 15
+
+
+def test_graph_from_session_is_default_inside_with(graph):
+    g2 = tf.Graph()
+    with tf.Session(graph=g2) as sess:
+        assert tf.get_default_graph() is g2
+        c = tf.constant(4.0)
+        assert sess.run(c) == 4.0
