@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..loopir import (Assign, Binary, Buffer, Cast, Const, Declare, ErrorIf, Expr, If, Kernel, Let, Load, Loop,
-                      MatmulTemplate, Program, Select, SizeOf, Store, Unary)
+from ..loopir import (Assign, Binary, Buffer, Cast, Const, Declare, Expr, If, Kernel, Let, Load, Loop,
+                      MatmulTemplate, Program, Select, SizeOf, Store, Unary, Var)
 from ..shapes import SymDim
 
 
@@ -23,17 +23,22 @@ class Unbound(Exception):
     """A symbolic size has no value in the environment."""
 
 
-def eval_index(e: Expr, env: Optional[dict]) -> int:
-    """Value of an index expression (loop extents, matmul sizes)."""
+def eval_index(e: Expr, env: Optional[dict], loop_vars: Optional[dict] = None) -> int:
+    """Value of an index expression (loop extents, matmul sizes); `loop_vars` binds the
+    enclosing loops' variables (tiled loops' extents depend on them)."""
     if isinstance(e, Const):
         return int(e.value)
+    if isinstance(e, Var):
+        if loop_vars and e.name in loop_vars:
+            return loop_vars[e.name]
+        raise Unbound(f"variable {e.name}")
     if isinstance(e, SizeOf):
         try:
             return int(e.dim.evaluate(env or {}))
         except KeyError as missing:
             raise Unbound(str(missing)) from None
     if isinstance(e, Binary):
-        a, b = eval_index(e.a, env), eval_index(e.b, env)
+        a, b = eval_index(e.a, env, loop_vars), eval_index(e.b, env, loop_vars)
         if e.op == "add":
             return a + b
         if e.op == "sub":
@@ -94,25 +99,38 @@ def expr_flops(e: Expr) -> int:
     return count
 
 
-def stmts_flops(stmts, env: Optional[dict]) -> int:
+EXACT_TRIP_LIMIT = 64   # loops up to this many trips are summed trip by trip
+
+
+def stmts_flops(stmts, env: Optional[dict], loop_vars: Optional[dict] = None) -> int:
+    loop_vars = dict(loop_vars or {})
     total = 0
     for s in stmts:
         if isinstance(s, Loop):
-            total += eval_index(s.extent, env) * stmts_flops(s.body, env)
-        elif isinstance(s, (Let, Assign, Declare)):
-            total += expr_flops(s.value if not isinstance(s, Declare) else s.init)
+            trips = eval_index(s.extent, env, loop_vars)
+            if trips <= 0:
+                continue
+            if trips <= EXACT_TRIP_LIMIT:
+                total += sum(stmts_flops(s.body, env, {**loop_vars, s.var: t}) for t in range(trips))
+            else:
+                # Inner extents may depend on this variable (tiles, edges): average first and last trip.
+                first = stmts_flops(s.body, env, {**loop_vars, s.var: 0})
+                last = stmts_flops(s.body, env, {**loop_vars, s.var: trips - 1})
+                total += (first + last) * trips // 2
+        elif isinstance(s, (Let, Assign)):
+            total += expr_flops(s.value)
+        elif isinstance(s, Declare):
+            total += expr_flops(s.init)
         elif isinstance(s, Store):
             total += expr_flops(s.value)
         elif isinstance(s, If):
-            total += stmts_flops(s.then, env) + stmts_flops(s.orelse, env)
+            total += stmts_flops(s.then, env, loop_vars) + stmts_flops(s.orelse, env, loop_vars)
         elif isinstance(s, MatmulTemplate):
-            b, m, n, k = (eval_index(x, env) for x in (s.batch, s.m, s.n, s.k))
+            b, m, n, k = (eval_index(x, env, loop_vars) for x in (s.batch, s.m, s.n, s.k))
             per_out = 2 * k if s.dtype.is_floating else 0
             if s.epilogue is not None:
                 per_out += expr_flops(s.epilogue)
             total += b * m * n * per_out
-        elif isinstance(s, ErrorIf):
-            continue
     return total
 
 

@@ -49,6 +49,8 @@ def _buffer_contents(program: Program, fused: Optional[Graph]) -> dict:
     out: dict = {}
     for buf, vals in buffer_values(rec).items():
         out.setdefault(mapping.get(buf, buf), []).extend(vals)
+    for name, v in zip(program.outputs, fused.graph["outputs"]):
+        out.setdefault(name, [v])      # outputs filled by a copy kernel hold the returned value
     return out
 
 
@@ -83,12 +85,15 @@ def format_kernels(program: Program, fused: Optional[Graph] = None, env: Optiona
         bound = ", ".join(f"{s}={env[s]}" if env and s in env else s for s in program.symbols)
         lines.append(f"  symbols: {bound}")
     lines.append(f"  {len(program.kernels)} kernels; buffers:")
+    aliases = getattr(program, "aliases", {}) or {}
     for b in program.buffers.values():
         held = contents.get(b.name, [])
         what = ("  = " + ", ".join(_value_ref(fused, number, v) for v in held[:4])
                 + (f", +{len(held) - 4}" if len(held) > 4 else "")) if held else ""
         shape = f"{b.dtype.short}[{','.join(map(str, b.shape))}]"
-        lines.append(f"    {b.name:<6} {shape:<18} {b.role:<6}{what}")
+        alias = aliases.get(b.name)
+        role = f"{b.role} (in place of {alias})" if alias else b.role
+        lines.append(f"    {b.name:<6} {shape:<18} {role:<6}{what}")
     total_flops, total_bytes, known = 0, 0, True
     for i, k in enumerate(program.kernels):
         members = kernel_members(fused, k) if fused is not None else []
