@@ -188,3 +188,21 @@ def test_console_script_and_demo_dispatch():
     assert proc.returncode == 0 and "fuseflow demo" in proc.stdout
     proc = subprocess.run([exe, "dump", "--help"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and "EXAMPLE_ARGS" in proc.stdout
+
+
+def test_check_numerics_env_through_fuseflow_function(monkeypatch, tmp_path):
+    """FUSEFLOW_CHECK_NUMERICS=1: a fuseflow.function call raises at the user's line."""
+    import numpy as np
+
+    import fuseflow as tf
+    from fuseflow.compiler.debug.numerics import NumericsError
+    monkeypatch.setenv("FUSEFLOW_CHECK_NUMERICS", "1")
+
+    @tf.function
+    def f(x):
+        y = tf.math.log(x)
+        return tf.reduce_sum(y * x)
+    log_line = f.python_function.__code__.co_firstlineno + 2
+    with pytest.raises(NumericsError, match=rf"log '\w+' at test_cli\.py:{log_line}"):
+        f(np.array([1.0, 2.0, 0.0], np.float32))
+    assert np.isfinite(np.asarray(f(np.array([1.0, 2.0, 3.0], np.float32))))
