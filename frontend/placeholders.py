@@ -14,8 +14,8 @@ from .tensor import TensorShape
 
 
 def _graph():
-    if not graph_mod.graph_is_active():
-        raise RuntimeError("tf.placeholder() is not compatible with eager execution.")
+    # TF raises here when eager execution is on; we build into the default graph instead, so
+    # TF1 snippets (placeholder + Session.run) also run in a script that used TF2 eager code.
     return graph_mod.get_default_graph()
 
 
