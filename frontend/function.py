@@ -118,6 +118,7 @@ class FuncGraph(Graph):
         self.structured_outputs = None
         self.variables: list = []              # variables read or written inside (bound by reference)
         self._last_write: dict = {}            # id(variable) -> its latest assign op (auto control deps)
+        self.host_callbacks: list = []         # [(tensors, fn(list of arrays))], run after every call
         outer = graph_mod.get_default_graph() if graph_mod._graph_stack else None
         self.outer_graph = outer
         if outer is not None:
@@ -152,6 +153,11 @@ class FuncGraph(Graph):
             return tensor._as_tensor()
         raise ValueError(f"fuseflow.function '{self.name}': tensor {tensor.name} belongs to another graph; "
                          f"pass it to the function as an argument instead of closing over it")
+
+    def add_host_callback(self, tensors, fn):
+        """Host work inside a compiled function (e.g. writing summaries): the tensors become extra
+        outputs of the program and `fn(arrays)` runs on the host after every call, in trace order."""
+        self.host_callbacks.append((list(tensors), fn))
 
     def watch_variable(self, var):
         if not any(v is var for v in self.variables):
@@ -306,6 +312,7 @@ class ConcreteFunction:
         self.name = name
         self.structured_input_signature = arg_specs
         self._flat_outputs = [t for t in nest.flatten(func_graph.structured_outputs) if isinstance(t, Tensor)]
+        self._callback_tensors = [t for tensors, _ in func_graph.host_callbacks for t in tensors]
         self._symbolic: Optional[_Program] = None
         self._symbolic_failed: Optional[Exception] = None
         self._by_shape: dict = {}
@@ -362,11 +369,12 @@ class ConcreteFunction:
         """Replay the trace into compiler IR -> (ir graph, binders, donate, var_updates, n_outputs)."""
         from . import function_state
         feeds = self._feed_types(shapes)
-        fetch_ops = [t.op for t in self._flat_outputs] + function_state.stateful_ops(self.graph)
+        fetched = self._flat_outputs + self._callback_tensors
+        fetch_ops = [t.op for t in fetched] + function_state.stateful_ops(self.graph)
         extra, handlers = function_state.replay_setup(self.graph)
         ctx = replay(fetch_ops, feeds, extra=extra, handlers=handlers)
         ir = ctx.graph
-        outs = [ctx.values[t] for t in self._flat_outputs]
+        outs = [ctx.values[t] for t in fetched]
         updates = function_state.collect_updates(ctx)          # [(variable, Value)] in order
         ir.graph["outputs"] = outs + [v for _, v in updates]
         index_of = {id(t): i for i, t in enumerate(self.graph.inputs)}
@@ -426,7 +434,13 @@ class ConcreteFunction:
         results = prog.compiled(*params)
         for out_idx, var in prog.var_updates:
             function_state.write_variable(var, results[out_idx], donated=out_idx in prog.donate)
-        return results[:prog.n_outputs]
+        n = len(self._flat_outputs)
+        if self.graph.host_callbacks:
+            pos = n
+            for tensors, fn in self.graph.host_callbacks:
+                fn(results[pos:pos + len(tensors)])
+                pos += len(tensors)
+        return results[:n]
 
     def _pack_outputs(self, results):
         it = iter(results)

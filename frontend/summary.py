@@ -230,8 +230,8 @@ def _host_array(value) -> np.ndarray:
     if callable(value) and not isinstance(value, (np.ndarray, EagerTensor)) and not hasattr(value, "numpy"):
         value = value()
     if isinstance(value, Tensor):
-        raise TypeError("tf.summary functions write host values: call them from eager code (outside "
-                        "fuseflow.function / TF1 graphs use tf.compat.v1.summary) with concrete values")
+        raise TypeError(f"tf.summary (TF2) writes from eager code or inside fuseflow.function; {value.name} "
+                        f"belongs to a TF1 graph: use tf.compat.v1.summary and a FileWriter there")
     if hasattr(value, "numpy"):
         return np.asarray(value.numpy())
     if isinstance(value, str):
@@ -247,6 +247,12 @@ def _host_array(value) -> np.ndarray:
     elif arr.dtype == np.int64 and not isinstance(value, (np.ndarray, np.generic)):
         arr = arr.astype(np.int32)
     return arr
+
+
+def _is_tensorlike(v) -> bool:
+    """Symbolic tensors and variables (their values exist only when the compiled function runs)."""
+    from .tensor import Tensor
+    return isinstance(v, Tensor) or (hasattr(v, "_as_tensor") and hasattr(v, "assign"))
 
 
 def _result(ok: bool):
@@ -268,75 +274,104 @@ def _metadata_bytes(metadata) -> bytes:
 
 
 def write(tag, tensor, step=None, metadata=None, name=None):
-    """Write `tensor` under `tag` at `step` to the default writer; returns whether it was written."""
+    """Write `tensor` under `tag` at `step` to the default writer; returns whether it was written.
+
+    Inside a `fuseflow.function`, symbolic values and steps become outputs of the compiled
+    program and the record is written on the host after every call."""
+    return _write(tag, tensor, step, _metadata_bytes(metadata), None)
+
+
+def _write(tag, data, step, meta: bytes, transform):
+    """write() with an optional host-side `transform(array) -> array` (the plugin summaries)."""
     writer = _default_writer()
     if writer is None or isinstance(writer, _NoopWriter) or not _recording():
         return _result(False)
-    step = _resolve_step(step)
-    arr = _host_array(tensor)
-    meta = _metadata_bytes(metadata)
-    value = tfevents.summary_value(str(tag), tensor=tfevents.tensor_proto(arr), metadata=meta or None)
-    writer.write_summary(tfevents.summary([value]), step)
-    return _result(True)
+    if step is None:
+        step = _get_step()
+    if step is None:
+        _resolve_step(None)          # raises TF's "No step set" error
+
+    def emit(arr, step_value):
+        if transform is not None:
+            arr = transform(arr)
+        value = tfevents.summary_value(str(tag), tensor=tfevents.tensor_proto(arr), metadata=meta or None)
+        writer.write_summary(tfevents.summary([value]), step_value)
+
+    return _on_host(emit, data, step)
 
 
-def _plugin_write(name, data, step, plugin, description, data_class, content=b""):
-    meta = tfevents.summary_metadata(plugin, content=content, description=description or "",
-                                     data_class=data_class)
-    return write(name, data, step=step, metadata=meta)
+def _on_host(fn, data, step):
+    """Call `fn(data array, step int)` now, or after every call of the function being traced."""
+    from .function import inside_function
+    if not inside_function():
+        fn(_host_array(data), _resolve_step(step))
+        return _result(True)
+    from .core import convert_to_tensor
+    from .graph import get_default_graph
+    slots, tensors = [], []          # ("tensor", index into the callback arrays) | ("python", value)
+    for v in (data, step):
+        if _is_tensorlike(v):
+            slots.append(("tensor", len(tensors)))
+            tensors.append(convert_to_tensor(v))
+        else:
+            slots.append(("python", v))
+
+    def callback(arrays):
+        d, st = (arrays[v] if kind == "tensor" else v for kind, v in slots)
+        fn(_host_array(d), _resolve_step(st))
+
+    get_default_graph().add_host_callback(tensors, callback)
+    return convert_to_tensor(True)
+
+
+def _plugin_write(name, data, step, plugin, description, data_class, transform):
+    meta = tfevents.summary_metadata(plugin, description=description or "", data_class=data_class)
+    return _write(name, data, step, meta, transform)
 
 
 def scalar(name, data, step=None, description=None):
     """TensorBoard's scalar summary: a float32 scalar tensor tagged for the scalars plugin."""
-    if not should_record_summaries():
-        return _result(False)
-    arr = _host_array(data)
-    if arr.size != 1 or arr.ndim:
-        raise ValueError(f"tf.summary.scalar '{name}': data must be a scalar, got shape {list(arr.shape)}")
-    return _plugin_write(name, arr.astype(np.float32), step, "scalars", description, tfevents.DATA_CLASS_SCALAR)
+    def to_scalar(arr):
+        if arr.size != 1 or arr.ndim:
+            raise ValueError(f"tf.summary.scalar '{name}': data must be a scalar, got shape {list(arr.shape)}")
+        return arr.astype(np.float32)
+    return _plugin_write(name, data, step, "scalars", description, tfevents.DATA_CLASS_SCALAR, to_scalar)
 
 
 def histogram(name, data, step=None, buckets=None, description=None):
     """TensorBoard's histogram summary: a [buckets, 3] float64 tensor (left, right, count)."""
-    if not should_record_summaries():
-        return _result(False)
-    v = _host_array(data).astype(np.float64).reshape(-1)
     k = 30 if buckets is None else int(buckets)
-    if v.size == 0 or k == 0:
-        table = np.zeros((0, 3), np.float64)
-    else:
+
+    def to_table(arr):
+        v = arr.astype(np.float64).reshape(-1)
+        if v.size == 0 or k == 0:
+            return np.zeros((0, 3), np.float64)
         lo, hi = float(v.min()), float(v.max())
-        if lo == hi:
-            edges = np.linspace(lo - 0.5, hi + 0.5, k + 1)
-        else:
-            edges = np.linspace(lo, hi, k + 1)
+        edges = np.linspace(lo - 0.5, hi + 0.5, k + 1) if lo == hi else np.linspace(lo, hi, k + 1)
         counts, _ = np.histogram(v, bins=edges)
-        table = np.stack([edges[:-1], edges[1:], counts.astype(np.float64)], axis=1)
-    return _plugin_write(name, table, step, "histograms", description, tfevents.DATA_CLASS_TENSOR)
+        return np.stack([edges[:-1], edges[1:], counts.astype(np.float64)], axis=1)
+    return _plugin_write(name, data, step, "histograms", description, tfevents.DATA_CLASS_TENSOR, to_table)
 
 
 def image(name, data, step=None, max_outputs=3, description=None):
     """TensorBoard's image summary: [width, height, png, png, ...] strings for up to max_outputs images."""
-    if not should_record_summaries():
-        return _result(False)
-    arr = _host_array(data)
-    if arr.ndim != 4 or arr.shape[-1] not in (1, 2, 3, 4):
-        raise ValueError(f"tf.summary.image '{name}': data must be [k, h, w, c] with c in 1..4, got "
-                         f"{list(arr.shape)}")
-    if arr.dtype.kind == "f":
-        arr = np.clip(np.round(arr * 255.0), 0, 255)
-    arr = arr.astype(np.uint8)[:max_outputs]
-    h, w = arr.shape[1], arr.shape[2]
-    strings = [str(w).encode(), str(h).encode()] + [tfevents.encode_png(img) for img in arr]
-    return _plugin_write(name, np.asarray(strings, dtype=object), step, "images", description,
-                         tfevents.DATA_CLASS_BLOB_SEQUENCE)
+    def to_pngs(arr):
+        if arr.ndim != 4 or arr.shape[-1] not in (1, 2, 3, 4):
+            raise ValueError(f"tf.summary.image '{name}': data must be [k, h, w, c] with c in 1..4, got "
+                             f"{list(arr.shape)}")
+        if arr.dtype.kind == "f":
+            arr = np.clip(np.round(arr * 255.0), 0, 255)
+        arr = arr.astype(np.uint8)[:max_outputs]
+        h, w = arr.shape[1], arr.shape[2]
+        strings = [str(w).encode(), str(h).encode()] + [tfevents.encode_png(img) for img in arr]
+        return np.asarray(strings, dtype=object)
+    return _plugin_write(name, data, step, "images", description, tfevents.DATA_CLASS_BLOB_SEQUENCE, to_pngs)
 
 
 def text(name, data, step=None, description=None):
     """TensorBoard's text summary: a string tensor for the text plugin."""
-    if not should_record_summaries():
-        return _result(False)
-    arr = _host_array(data)
-    if arr.dtype != object:
-        arr = np.asarray([str(x).encode() for x in arr.reshape(-1)], dtype=object).reshape(arr.shape)
-    return _plugin_write(name, arr, step, "text", description, tfevents.DATA_CLASS_TENSOR)
+    def to_strings(arr):
+        if arr.dtype != object:
+            arr = np.asarray([str(x).encode() for x in arr.reshape(-1)], dtype=object).reshape(arr.shape)
+        return arr
+    return _plugin_write(name, data, step, "text", description, tfevents.DATA_CLASS_TENSOR, to_strings)

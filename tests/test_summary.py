@@ -195,3 +195,30 @@ def test_tf1_summary_eager_returns_serialized_bytes():
     (tag, val), = [(_field(tfevents.decode_message(v), 1)[0], tfevents.decode_message(v))
                    for v in _field(tfevents.decode_message(out.numpy()), 1)]
     assert tag == b"loss" and struct.unpack("<f", _field(val, 2)[0])[0] == 0.25
+
+
+def test_summaries_inside_compiled_function_are_written_after_each_call(tmp_path):
+    import fuseflow as tf
+    w = summary.create_file_writer(str(tmp_path))
+    step = tf.Variable(0, dtype=tf.int64)
+
+    @tf.function
+    def train(x):
+        loss = tf.reduce_sum(x * x)
+        step.assign_add(1)
+        summary.scalar("loss", loss, step=step)
+        summary.write("x", x, step=step)
+        summary.text("note", "static text", step=step)
+        return loss
+
+    with w.as_default():
+        for i in range(3):
+            train(np.full(2, float(i), np.float32))
+    w.close()
+    assert train.experimental_get_tracing_count() == 1
+    events = _events(str(tmp_path))[1:]
+    assert [_field(ev, 2) for ev in events[::3]] == [[1], [2], [3]]
+    losses = [float(_tensor(dict(_summary_values(ev))["loss"])[2]) for ev in events[::3]]
+    assert losses == [0.0, 2.0, 8.0]
+    assert _tensor(dict(_summary_values(events[4]))["x"])[2].tolist() == [1.0, 1.0]
+    assert _tensor(dict(_summary_values(events[2]))["note"])[2] == [b"static text"]
