@@ -36,6 +36,8 @@ from fuseflow.math_ops import (abs, accumulate_n, acos, acosh, add, add_n, arg_m
                                saturate_cast, scalar_mul, sigmoid, sign, sin, sinh, sqrt, square,
                                squared_difference, subtract, tan, tanh, tensordot, to_double, to_float, to_int32,
                                to_int64, truediv, truncatediv, truncatemod)
+from fuseflow.random_ops import (random_normal, random_uniform, set_random_seed,  # noqa: F401,E402
+                                 truncated_normal)
 from fuseflow.string_ops import as_string, reduce_join, string_join, string_to_number, substr  # noqa: F401,E402
 
 half = float16
