@@ -12,7 +12,7 @@ from fuseflow.compiler.builder import Emitter
 from fuseflow.compiler.debug import machine
 from fuseflow.compiler.debug.compare import compare_reference, measure
 from fuseflow.compiler.debug.cost import kernel_cost
-from fuseflow.compiler.debug.dot import graph_to_dot, render
+from fuseflow.compiler.debug.dot import graph_to_dot
 from fuseflow.compiler.debug.numerics import NumericsError, check_numerics
 from fuseflow.compiler.driver import compile_graph
 from fuseflow.compiler.dump import (DumpError, PartialCompilation, check_stage, compile_for_dump, render_stage,
@@ -302,7 +302,7 @@ def test_nan_finder_skips_masked_intermediates_and_blames_inputs():
     assert report.loc == "m.py:2" and "sqrt" in report.node_desc
     arr[0] = np.nan
     report = check_numerics(c.graph, c.program.name, [arr])
-    assert report.kernel_index is None and "the caller passed" in report.note
+    assert report.kernel_index is None and "come in with the inputs" in report.note
 
 
 # ----------------------------------------------------------------------------- reference comparison

@@ -20,7 +20,7 @@ from collections import Counter
 from typing import Optional
 
 from ..ir import Graph
-from ..printer import is_inline_literal, number_nodes
+from ..printer import number_nodes
 
 DEFAULT_MAX_NODES = 120
 

@@ -117,7 +117,7 @@ def _counts(arrays: Sequence) -> str:
     return f"{nan} NaN and {inf} Inf among {size} elements"
 
 
-def _kernel_input_values(fused: Graph, run: ProgramRun, members: list) -> list:
+def _kernel_input_values(fused: Graph, members: list) -> list:
     """Values (outside the kernel) that its ops read, in first-use order."""
     member_set, seen, out = set(members), set(), []
     for n in members:
@@ -157,9 +157,10 @@ def find_nonfinite(fused: Graph, run: ProgramRun) -> Optional[NumericsReport]:
         if arr is not None and sum(_nonfinite(arr)):
             loc = fused.nodes[v.node].get("loc")
             return NumericsReport(None, "", run.source, v.node,
-                                  f"%{number.get(v.node, '?')} {fused.describe(v.node)} (call argument {i})",
+                                  f"%{number.get(v.node, '?')} {fused.describe(v.node)} (program input {i})",
                                   str(loc) if loc else None, f"{_counts([arr])}; values {value_range(arr)}",
-                                  note="the caller passed non-finite values")
+                                  note="the non-finite values come in with the inputs (arguments or variables "
+                                       "updated by an earlier call), not from this program")
     for index, kernel in enumerate(program.kernels):
         stored = [run.values[w] for w in kernel.writes if w in run.values]
         if not any(sum(_nonfinite(a)) for a in stored):
@@ -174,7 +175,7 @@ def _localize(fused: Graph, run: ProgramRun, number: dict, index: int, kernel, s
         # An output copy kernel: the copied value is an input or constant.
         return NumericsReport(index, kernel.name, run.source, None, ", ".join(kernel.nodes), None,
                               _counts(stored), note="copied unchanged from an input or constant")
-    outside = {v: outside_value(fused, run, v) for v in _kernel_input_values(fused, run, members)}
+    outside = {v: outside_value(fused, run, v) for v in _kernel_input_values(fused, members)}
     kernel_inputs = [Operand(_desc(fused, number, v), str(fused.value_type(v)), value_range(a))
                      for v, a in outside.items() if not is_inline_literal(fused, v.node)]
     local = evaluate_members(fused, run, members)
