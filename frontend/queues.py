@@ -72,10 +72,12 @@ class _HostQueue:
     def _wait(self, ready, timeout, what):
         """Wait (holding the condition) until ready(); raise on cancellation or deadline."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while not ready():
+        while True:
             if self._cancelled:
                 raise CancelledError(None, None, f"{self.kind} '{self.name}': the session was closed while "
                                                  f"waiting to {what}")
+            if ready():
+                return
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
