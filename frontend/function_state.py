@@ -11,9 +11,15 @@ from __future__ import annotations
 from fuseflow.compiler.ops.registry import get_op
 
 
+_modules: dict = {}
+
+
 def _variables():
-    from . import variables
-    return variables
+    mod = _modules.get("variables")
+    if mod is None:
+        from . import variables as mod
+        _modules["variables"] = mod
+    return mod
 
 
 def stateful_ops(graph) -> list:

@@ -246,6 +246,7 @@ class TrainingMixin:
         variables = self.trainable_variables
         grads = tape.gradient(loss, variables)
         self.optimizer.apply_gradients([(g, v) for g, v in zip(grads, variables) if g is not None])
+        self._track_loss(loss, x)
         self._update_metrics(y, y_pred, sample_weight)
         return loss
 
@@ -253,8 +254,15 @@ class TrainingMixin:
         x, y, sample_weight = data
         y_pred = self(x, training=False)
         loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+        self._track_loss(loss, x)
         self._update_metrics(y, y_pred, sample_weight)
         return loss
+
+    def _track_loss(self, loss, x):
+        """The epoch loss is the mean of batch losses weighted by batch size (Keras 3's loss tracker)."""
+        first = tf.convert_to_tensor(nest.flatten(x)[0])
+        batch = first.shape[0] if first.shape.rank and first.shape[0] is not None else tf.shape(first)[0]
+        self._loss_tracker.update_state(loss, sample_weight=tf.cast(batch, loss.dtype))
 
     def predict_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
@@ -341,7 +349,6 @@ class TrainingMixin:
                 self._build_for(xb)
                 fn = self._step_function("train", batch)
                 loss = fn(xb, yb, swb)
-                self._loss_tracker.update_state(loss, sample_weight=float(_batch_size_of(xb)))
                 n_steps += 1
                 cbs.on_train_batch_end(step, {"loss": float(np.asarray(loss))})
                 if self.stop_training:
@@ -377,8 +384,7 @@ class TrainingMixin:
             cbs.on_test_batch_begin(step)
             xb = batch[0]
             self._build_for(xb)
-            loss = self._step_function("test", batch)(*batch)
-            self._loss_tracker.update_state(loss, sample_weight=float(_batch_size_of(xb)))
+            self._step_function("test", batch)(*batch)
             n_steps += 1
             cbs.on_test_batch_end(step)
         logs = self._logs()
@@ -414,8 +420,7 @@ class TrainingMixin:
         batch = (nest.map_structure(_to_array, x) if nest.is_nested(x) else _to_array(x),
                  None if y is None else _to_array(y), None if sample_weight is None else _to_array(sample_weight))
         self._build_for(batch[0])
-        loss = self._step_function("train", batch)(*batch)
-        self._loss_tracker.update_state(loss, sample_weight=float(_batch_size_of(batch[0])))
+        self._step_function("train", batch)(*batch)
         logs = self._logs()
         if return_dict:
             return logs
