@@ -466,11 +466,7 @@ class _Shuffle(_Unary):
             raise ValueError(f"Dataset.shuffle: buffer_size must be positive, got {buffer_size}")
         self._size = buffer_size if buffer_size > 0 else 1024
         self._reshuffle = reshuffle
-        if seed is None:
-            seed = _global_seed()
-        if seed is None:
-            seed = int(np.random.SeedSequence().entropy % (2 ** 31))
-        self._seed = int(seed)
+        self._seed = _shuffle_seed(seed)
 
     def _iterate(self, epoch):
         rng = np.random.RandomState(np.random.SeedSequence([self._seed, epoch if self._reshuffle else 0])
@@ -493,13 +489,13 @@ class _Shuffle(_Unary):
         return self._source.element_spec
 
 
-def _global_seed():
-    try:
-        from . import random_ops
-    except ImportError:
-        return None
-    get = getattr(random_ops, "get_global_seed", None)
-    return get() if get is not None else None
+def _shuffle_seed(seed) -> int:
+    """TF's seed rules: (global seed, op seed) when either is set, else a fresh random seed."""
+    from .random_ops import get_seed
+    s1, s2 = get_seed(seed)
+    if s1 is None:
+        return int(np.random.SeedSequence().entropy % (2 ** 31))
+    return int(np.random.SeedSequence([s1, s2]).generate_state(1)[0])
 
 
 class _Map(_Unary):
