@@ -212,6 +212,13 @@ class Dataset:
             state = reduce_func(state, *args) if isinstance(el, tuple) else reduce_func(state, args)
         return state
 
+    # -- TF1 iterators ------------------------------------------------------------------
+    def make_one_shot_iterator(self):
+        return make_one_shot_iterator(self)
+
+    def make_initializable_iterator(self, shared_name=None):
+        return make_initializable_iterator(self)
+
     def __repr__(self):
         try:
             spec = self.element_spec
@@ -708,3 +715,89 @@ class _Experimental:
 
 experimental = _Experimental()
 Iterator = OwnedIterator
+
+
+# ------------------------------------------------------------------------------ TF1 graph iterators
+
+
+class GraphIterator:
+    """A TF1 iterator: `get_next()` is a host op the Session runs, yielding the next element (and
+    raising OutOfRangeError at the end); `initializer` restarts it in that session."""
+
+    def __init__(self, dataset: Dataset, initializable: bool):
+        from .graph import get_default_graph
+        self._dataset = dataset
+        self._graph = get_default_graph()
+        self._spec = dataset.element_spec
+        self._initializable = initializable
+        self._initializer = None
+
+    @property
+    def element_spec(self):
+        return self._spec
+
+    output_types = property(lambda self: _map_leaves(lambda s: s.dtype, self._spec))
+    output_shapes = property(lambda self: _map_leaves(lambda s: s.shape, self._spec))
+
+    @property
+    def initializer(self):
+        if not self._initializable:
+            raise ValueError("A one-shot iterator has no initializer; use make_initializable_iterator")
+        if self._initializer is None:
+            self._initializer = self._graph.create_op("iterator_init", [], {"iterator": self}, [],
+                                                      name="MakeIterator")
+        return self._initializer
+
+    def get_next(self, name=None):
+        specs = nest.flatten(self._spec)
+        op = self._graph.create_op("iterator_get_next", [], {"iterator": self},
+                                   [(s.dtype, s.shape) for s in specs], name=name or "IteratorGetNext")
+        outs = list(op.outputs)
+        return nest.pack_sequence_as(self._spec, outs) if nest.is_nested(self._spec) else outs[0]
+
+
+def make_one_shot_iterator(dataset: Dataset):
+    if not _graph_mode():
+        return OwnedIterator(dataset)
+    return GraphIterator(dataset, initializable=False)
+
+
+def make_initializable_iterator(dataset: Dataset, shared_name=None):
+    if not _graph_mode():
+        raise RuntimeError("make_initializable_iterator is not supported when eager execution is enabled; "
+                           "use `for element in dataset`")
+    return GraphIterator(dataset, initializable=True)
+
+
+def _iterator_state(run, iterator) -> dict:
+    return run.resource(("tf.data iterator", id(iterator)), lambda: {"it": None, "started": False})
+
+
+def _register_host_ops():
+    from .errors import FailedPreconditionError, OutOfRangeError
+    from .host_ops import host_op
+
+    @host_op("iterator_init")
+    def _init(run, op, inputs):
+        state = _iterator_state(run, op.attrs["iterator"])
+        state["it"] = op.attrs["iterator"]._dataset._elements()
+        state["started"] = True
+        return []
+
+    @host_op("iterator_get_next")
+    def _get_next(run, op, inputs):
+        iterator = op.attrs["iterator"]
+        state = _iterator_state(run, iterator)
+        if state["it"] is None:
+            if iterator._initializable:
+                raise FailedPreconditionError(None, op, "GetNext() failed because the iterator has not been "
+                                                        "initialized. Run the iterator's initializer first.")
+            state["it"] = iterator._dataset._elements()
+        try:
+            element = next(state["it"])
+        except StopIteration:
+            raise OutOfRangeError(None, op, "End of sequence") from None
+        return [np.asarray(a) for a in nest.flatten(element)]
+
+
+_register_host_ops()

@@ -121,3 +121,28 @@ def test_errors():
         Dataset.from_tensor_slices((np.zeros(3), np.zeros(4)))
     with pytest.raises(TypeError, match="infinite"):
         len(Dataset.range(2).repeat())
+
+
+def test_tf1_graph_iterators_run_in_a_session():
+    import fuseflow.compat.v1 as tf1
+    from fuseflow import data
+    g = tf1.Graph()
+    with g.as_default():
+        ds = Dataset.from_tensor_slices((np.arange(5, dtype=np.float32), np.arange(5))).batch(2)
+        x, y = data.make_one_shot_iterator(ds).get_next()
+        assert x.shape.as_list() == [None] and y.dtype == dt.int64
+        doubled = x * 2.0
+        got = []
+        with tf1.Session(graph=g) as sess:
+            with pytest.raises(tf1.errors.OutOfRangeError):
+                while True:
+                    got.append(sess.run(doubled).tolist())
+        assert got == [[0.0, 2.0], [4.0, 6.0], [8.0]]
+        it = ds.make_initializable_iterator()
+        nxt = it.get_next()
+        with tf1.Session(graph=g) as sess:
+            with pytest.raises(tf1.errors.FailedPreconditionError):
+                sess.run(nxt)
+            for _ in range(2):
+                sess.run(it.initializer)
+                assert sess.run(nxt)[1].tolist() == [0, 1]
