@@ -4,10 +4,11 @@ The native program is one entry point, so kernels are timed one at a time: each 
 (unplanned) program is compiled as a program of its own (buffers.single_kernel_program) and
 called on the very inputs it reads in a real run (the exposed-temps variant provides them).
 A call costs microseconds of overhead (argument checks, output allocation, the ctypes call),
-which would swamp small kernels: a kernel faster than SMALL_KERNEL_SECONDS is timed again in a
-program that runs it REPEATS times in a row, and its time is the difference divided by
-REPEATS - 1 (the overhead cancels). Larger kernels subtract the time of a program with the same
-signature and no kernels.
+which would swamp small kernels: a loop kernel faster than SMALL_KERNEL_SECONDS is timed again
+in a program that runs it REPEATS times in a row, and its time is the difference divided by
+REPEATS - 1 (the overhead cancels). Other kernels (large ones, and those slow to compile
+REPEATS times, like matmuls) subtract the time of a program with the same signature and no
+kernels.
 
 Kernels are timed on one thread, so they compare cleanly with the single-core limits of
 machine.py; the whole program is timed as it really runs (the runtime's thread policy).
@@ -26,6 +27,7 @@ import numpy as np
 
 from ..interpreter import bind_symbols
 from .buffers import donate_of, single_kernel_program
+from ..loopir import MatmulTemplate
 from .cost import human_bytes, human_count, kernel_cost
 from .machine import MachineLimits, machine_limits
 from .run import NativeVariant, load_native
@@ -33,7 +35,8 @@ from .run import NativeVariant, load_native
 DEFAULT_MIN_TIME = 0.02      # seconds of repeated calls per measurement
 MAX_REPEAT = 10000
 SMALL_KERNEL_SECONDS = 200e-6
-REPEATS = 9
+REPEATS = 5
+REPEAT_COMPILE_BUDGET = 0.5  # seconds of extra compile time a kernel's repeated copy may cost
 
 
 @dataclass
@@ -115,10 +118,15 @@ def _time_calls(fn, min_time: float) -> float:
 
 def _kernel_seconds(sub, ins: list, min_time: float) -> tuple:
     """(seconds per run of the one kernel of `sub`, the call overhead measured or None)."""
+    start = time.perf_counter()
     once = load_native(sub, num_threads=1)
+    compile_seconds = time.perf_counter() - start
     t1 = _time_calls(lambda: once(*ins), min_time)
-    if t1 < SMALL_KERNEL_SECONDS:
-        (kernel,) = sub.kernels
+    (kernel,) = sub.kernels
+    # Compile time grows with the copies (matmuls take most): over budget, subtract instead.
+    cheap_to_copy = compile_seconds * REPEATS < REPEAT_COMPILE_BUDGET and \
+        not any(isinstance(s, MatmulTemplate) for s in kernel.body)
+    if t1 < SMALL_KERNEL_SECONDS and cheap_to_copy:
         copies = [replace(kernel, name=f"{kernel.name}_rep{i}") for i in range(REPEATS)]
         repeated = load_native(replace(sub, kernels=copies, name=sub.name + "_rep"), num_threads=1)
         t_rep = _time_calls(lambda: repeated(*ins), min_time)
