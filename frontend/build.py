@@ -135,7 +135,10 @@ def _replay_compiler_op(ctx: ReplayContext, op, inputs) -> list:
     for k, v in op.attrs.items():
         if isinstance(v, Tensor):
             arr = ctx.static_value(v)
-            v = tuple(int(x) for x in np.ravel(arr)) if arr.dtype.kind in "iu" else arr
+            if arr.ndim == 0:      # a scalar attr (range's start/limit/delta): a Python number
+                v = arr.item()
+            else:
+                v = tuple(int(x) for x in np.ravel(arr)) if arr.dtype.kind in "iu" else arr
         attrs[k] = v
     em = ctx.emitter(op)
     return em.emit_multi(op.type, *inputs, name=op.name, **attrs)
