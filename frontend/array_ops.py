@@ -60,13 +60,38 @@ def op_scope(name, default: str, values=()):
     """TF's `name_scope(name, default_name, values)` for one op function.
 
     Yields the scope string ('zeros/') in graph mode, None when executing eagerly. Passing the
-    scope string as an op's name gives that op exactly the scope's name."""
+    scope string as an op's name gives that op exactly the scope's name. Eagerly, a TypeError or
+    ValueError raised by the op becomes TF's InvalidArgumentError (still an instance of the
+    original type), as TF's eager kernels report bad arguments."""
     g = _graph_for(values)
     if g is None:
-        yield None
+        try:
+            yield None
+        except (TypeError, ValueError) as e:
+            raise eager_error(e) from None
         return
     with g.name_scope(name if name else default) as scope:
         yield scope
+
+
+_EAGER_ERROR_TYPES: dict = {}
+
+
+def eager_error(e: Exception) -> Exception:
+    """`e` as an errors.InvalidArgumentError that is also an instance of type(e)."""
+    from . import errors
+    if isinstance(e, errors.OpError):
+        return e
+    base = type(e)
+    cls = _EAGER_ERROR_TYPES.get(base)
+    if cls is None:
+        cls = type("InvalidArgumentError", (errors.InvalidArgumentError, base),
+                   {"__module__": errors.__name__,
+                    "__doc__": f"InvalidArgumentError raised eagerly; also a {base.__name__}."})
+        _EAGER_ERROR_TYPES[base] = cls
+    err = cls(None, None, str(e))
+    err.__traceback__ = e.__traceback__
+    return err
 
 
 def in_graph(values=()) -> bool:

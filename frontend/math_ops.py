@@ -295,7 +295,15 @@ def atan2(y, x, name=None):
 
 
 def pow(x, y, name=None):
-    return _binary("pow", "Pow", x, y, name)
+    with op_scope(name, "Pow", [x, y]) as scope:
+        xt, yt = convert_pair(x, y, "Pow")
+        _check_same("Pow", xt, yt)
+        _check_dtype("Pow", xt, "numeric")
+        exponent = static_value(yt) if xt.dtype.is_integer else None
+        if exponent is not None and np.any(np.asarray(exponent) < 0):
+            from .errors import InvalidArgumentError
+            raise InvalidArgumentError(None, None, "Integers to negative integer powers are not allowed")
+        return apply_op("pow", [xt, yt], {}, name=scope)
 
 
 _TRUEDIV = {8: dt.float32, 16: dt.float32, 32: dt.float64, 64: dt.float64}

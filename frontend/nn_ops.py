@@ -230,7 +230,8 @@ def weighted_cross_entropy_with_logits(labels, logits, pos_weight, name=None):
     with op_scope(name, "logistic_loss", [logits, labels]) as scope:
         x = _float_input("logistic_loss", _to_tensor(logits))
         z = _to_tensor(labels, dtype=x.dtype) if not is_tensor(labels) else _to_tensor(labels)
-        log_weight = M.add(1, M.multiply(M.subtract(pos_weight, 1), z))
+        q = _to_tensor(pos_weight, dtype=x.dtype) if not is_tensor(pos_weight) else _to_tensor(pos_weight)
+        log_weight = M.add(1, M.multiply(M.subtract(q, 1), z))
         softplus_neg = M.add(M.log1p(M.exp(M.negative(M.abs(x)))), relu(M.negative(x)))
         return M.add(M.multiply(M.subtract(1, z), x), M.multiply(log_weight, softplus_neg), name=scope)
 
