@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import linecache
 import os
 import re
 import sys
@@ -206,13 +207,38 @@ def trace(fn, args: list, check_numerics: bool = False) -> Traced:
               for x, t in zip(leaves, concrete.graph.inputs)]
     try:
         ir, binders, donate, _, _ = concrete.build_ir()
-        compiled = compile_for_dump(ir, name=concrete.name, donate=donate or None, check_numerics=check_numerics)
     except Exception:   # noqa: BLE001 - symbolic shapes unsupported somewhere: per-shape, as calls do
         ir, binders, donate, _, _ = concrete.build_ir(tuple(a.shape for a in arrays))
-        compiled = compile_for_dump(ir, name=concrete.name, donate=donate or None, check_numerics=check_numerics)
+    _locate_parameters(ir, binders, fn)
+    compiled = compile_for_dump(ir, name=concrete.name, donate=donate or None, check_numerics=check_numerics)
     params = [arrays[ref] if kind == "arg" else np.array(function_state.variable_buffer(ref), copy=True)
               for kind, ref in binders]
     return Traced(concrete.name, compiled, params, donate or None)
+
+
+def _locate_parameters(ir, binders, fn) -> None:
+    """Give parameters without a source line one: an argument the function's `def` line, a
+    variable the line of its first use in the function."""
+    from fuseflow.compiler.ir import SourceLoc
+    code = getattr(getattr(fn, "python_function", fn), "__code__", None)
+    def_loc = None
+    if code is not None:
+        line = code.co_firstlineno          # the first decorator's line for a decorated function
+        for k in range(line, line + 20):
+            if linecache.getline(code.co_filename, k).lstrip().startswith(("def ", "async def ")):
+                line = k
+                break
+        def_loc = SourceLoc(os.path.basename(code.co_filename), line)
+    order = {n: i for i, n in enumerate(ir.topo())}
+    for node, (kind, _) in zip(ir.graph["inputs"], binders):
+        data = ir.nodes[node]
+        if data.get("loc"):
+            continue
+        if kind == "arg":
+            data["loc"] = def_loc
+        else:
+            users = sorted((u for u, _ in ir.users(node) if ir.nodes[u].get("loc")), key=order.__getitem__)
+            data["loc"] = ir.nodes[users[0]]["loc"] if users else def_loc
 
 
 # ----------------------------------------------------------------------------- commands

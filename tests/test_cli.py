@@ -206,3 +206,14 @@ def test_check_numerics_env_through_fuseflow_function(monkeypatch, tmp_path):
     with pytest.raises(NumericsError, match=rf"log '\w+' at test_cli\.py:{log_line}"):
         f(np.array([1.0, 2.0, 0.0], np.float32))
     assert np.isfinite(np.asarray(f(np.array([1.0, 2.0, 3.0], np.float32))))
+
+
+def test_parameters_get_source_lines(capsys):
+    """Arguments point at the function's def line, variables at their first use."""
+    status, out, _ = run(capsys, "dump", f"{MLP}:train_step", "--stage", "traced")
+    src = open(MLP).read().splitlines()
+    def_line = next(i for i, ln in enumerate(src, 1) if ln.startswith("def train_step("))
+    comments = {name: loc for loc, name in re.findall(r"# %\d+: (\S+) (\w+)", out)}
+    assert comments["x"] == comments["y"] == f"mlp.py:{def_line}"
+    first_use = next(i for i, ln in enumerate(src, 1) if "self.w1)" in ln)
+    assert comments["w1"] == f"mlp.py:{first_use}"
