@@ -71,8 +71,22 @@ def nan_file(tmp_path_factory):
 
         def no_inputs(x):
             return x + 1.0
+
+
+        def h(x, w):
+            z = tf.matmul(x, w)
+            return tf.reduce_sum(tf.exp(tf.tanh(z * 0.5) + z), axis=1)
+
+
+        def h_example_args():
+            rng = np.random.default_rng(0)
+            return rng.standard_normal((8, 16)).astype(np.float32), rng.standard_normal((16, 4)).astype(np.float32)
         """))
     return str(path)
+
+
+def line_of(path, text):
+    return next(i for i, ln in enumerate(open(path).read().splitlines(), 1) if text in ln)
 
 
 DIV_LINE = 7   # `q = tf.exp(x) / s` in nan_file
@@ -127,7 +141,7 @@ def test_dot_format_and_missing_graphviz(capsys, tmp_path, monkeypatch):
 
 def test_check_numerics_names_the_division_line(capsys, nan_file):
     status, out, _ = run(capsys, "dump", f"{nan_file}:f", "--check-numerics")
-    assert status == 1
+    assert status == 1 and DIV_LINE == line_of(nan_file, "tf.exp(x) / s")
     assert re.search(rf"produced by: %\d+ div '\w+' at nanfile\.py:{DIV_LINE}", out), out
     assert "(1 zeros)" in out                     # the row sum that is zero
 
@@ -217,3 +231,19 @@ def test_parameters_get_source_lines(capsys):
     assert comments["x"] == comments["y"] == f"mlp.py:{def_line}"
     first_use = next(i for i, ln in enumerate(src, 1) if "self.w1)" in ln)
     assert comments["w1"] == f"mlp.py:{first_use}"
+
+
+def test_compare_reference_pinpoints_a_broken_lowering(capsys, nan_file):
+    """Test-only hook: tanh's scalar lowering is off by 0.8%; its numpy reference is right."""
+    from fuseflow.compiler.loopir import Binary, Const
+    from fuseflow.compiler.ops.registry import get_op
+    op = get_op("tanh")
+    original = op.scalar
+    op.scalar = lambda args, attrs, dtype: Binary("mul", original(args, attrs, dtype), Const(1.0078125, dtype))
+    try:
+        status, out, _ = run(capsys, "dump", f"{nan_file}:h", "--compare-reference")
+    finally:
+        op.scalar = original
+    assert status == 1 and "<-- diverges" in out
+    tanh_line = line_of(nan_file, "tf.tanh(z")
+    assert re.search(rf"disagrees with its reference: %\d+ tanh '\w+' at nanfile\.py:{tanh_line}", out), out
