@@ -74,6 +74,11 @@ class ExponentialMovingAverage:
         return self._name
 
     def _initial_value(self, var):
+        """TF starts the average at the variable's current value when it is initialized, else at
+        its initial value: eagerly that is the current value; in a graph, the initial value (the
+        shadow's initializer runs with the variable's)."""
+        if not graph_mod.graph_is_active():
+            return var.read_value() if hasattr(var, "read_value") else var._as_tensor()
         init = getattr(var, "initial_value", None)
         if init is not None:
             return init

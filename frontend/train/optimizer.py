@@ -182,7 +182,7 @@ class Optimizer:
                 if grad is None:
                     continue
                 with _name_scope("update_" + _op_name_of(var)):
-                    update_ops.append(_ops.as_op(self._apply_dense(grad, var)))
+                    update_ops.append(_ops.as_op(self._update_for(grad, var)))
             if global_step is None:
                 apply_updates = self._finish(update_ops, scope_name)
             else:
@@ -203,8 +203,19 @@ class Optimizer:
     def _prepare(self):
         pass
 
+    def _update_for(self, grad, var):
+        """Custom optimizers written for TF1 override `_apply_dense` or (resource variables)
+        `_resource_apply_dense`; either receives the variable object here."""
+        cls = type(self)
+        if cls._apply_dense is Optimizer._apply_dense and cls._resource_apply_dense is not Optimizer._resource_apply_dense:
+            return self._resource_apply_dense(grad, var)
+        return self._apply_dense(grad, var)
+
     def _apply_dense(self, grad, var):
         raise TypeError(f"{type(self).__name__} does not define an update rule (_apply_dense)")
+
+    def _resource_apply_dense(self, grad, handle):
+        return self._apply_dense(grad, handle)
 
     def _finish(self, update_ops, name_scope):
         return _ops.group(update_ops, name=name_scope)
@@ -251,6 +262,11 @@ class Optimizer:
                                       dtype=_var_dtype(var))
             self._slot_primary[key] = var
         return named[key]
+
+    def _get_or_make_slot_with_initializer(self, var, initializer, shape, dtype, slot_name, op_name):
+        shape = tuple(shape.as_list() if hasattr(shape, "as_list") else shape)
+        value = initializer(shape, dtype=dtype) if callable(initializer) else initializer
+        return self._get_or_make_slot(var, value, slot_name, op_name)
 
     def _zeros_slot(self, var, slot_name, op_name):
         dtype = _var_dtype(var)
