@@ -349,3 +349,66 @@ def test_keras_clipnorm_and_clipvalue():
         w = tf2.Variable([0.0, 0.0])
         tf2.keras.optimizers.SGD(1.0, **kw).apply_gradients([(tf2.constant([3.0, 4.0]), w)])
         np.testing.assert_allclose(-w.numpy(), want, rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------- other entry points
+def test_custom_tf1_optimizer_subclass():
+    class AccumulatingSGD(tf.train.Optimizer):
+        def __init__(self, lr):
+            super().__init__(False, "AccumulatingSGD")
+            self.lr = lr
+
+        def _create_slots(self, var_list):
+            for v in var_list:
+                self._zeros_slot(v, "acc", self._name)
+
+        def _apply_dense(self, grad, var):
+            acc = tf.assign_add(self.get_slot(var, "acc"), grad)
+            return tf.assign_sub(var, self.lr * acc)
+
+    with tf.Graph().as_default():
+        w = tf.Variable([1.0, 2.0], name="w")
+        train = AccumulatingSGD(0.1).minimize(tf.reduce_sum(w * w))
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(train)
+            sess.run(train)
+            np.testing.assert_allclose(sess.run(w), [0.44, 0.88], rtol=1e-6)
+
+
+def test_tf1_optimizer_eager_callable_loss_and_inside_function():
+    w = tf2.Variable(W0)
+
+    def loss():
+        return tf2.reduce_sum(tf2.square(tf2.matmul(A, w) - B))
+
+    opt = tf.train.AdamOptimizer(0.1)
+    opt.minimize(loss)                                   # eager: differentiated with a tape
+    step, slots = np_adam(0.1)
+    want = [W0]
+    for t in range(1, 4):
+        want.append(step(want[-1], slots, t)[0].astype(np.float32))
+    np.testing.assert_allclose(w.numpy(), want[1], rtol=2e-6)
+
+    @tf2.function
+    def train_step():
+        opt.minimize(loss)                               # traced: one compiled program per call
+    train_step()
+    train_step()
+    np.testing.assert_allclose(w.numpy(), want[3], rtol=2e-6)
+
+
+def test_regularizers():
+    weights = np.array([[1.0, -2.0], [-3.0, 4.0]], np.float32)
+    with tf.Graph().as_default():
+        w = tf.constant(weights)
+        l1 = tf.contrib.layers.l1_regularizer(0.5)(w)
+        l2 = tf.contrib.layers.l2_regularizer(0.5)(w)
+        both = tf.contrib.layers.l1_l2_regularizer(0.5, 0.5)(w)
+        total = tf.contrib.layers.apply_regularization(tf.contrib.layers.l2_regularizer(0.5), [w, w])
+        with tf.Session() as sess:
+            assert sess.run([l1, l2, both, total]) == pytest.approx([5.0, 7.5, 12.5, 15.0])
+        assert tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES) == [total]
+    with pytest.raises(ValueError, match="integer"):
+        tf.contrib.layers.l2_regularizer(1)
+    assert tf.contrib.layers.l2_regularizer(0.0)(weights) is None

@@ -122,7 +122,9 @@ class Optimizer:
     def compute_gradients(self, loss, var_list=None, gate_gradients=GATE_OP, aggregation_method=None,
                           colocate_gradients_with_ops=False, grad_loss=None):
         if callable(loss) and not isinstance(loss, (Tensor, EagerTensor)):
-            return self._compute_gradients_eager(loss, var_list, grad_loss)
+            if not graph_mod.graph_is_active():
+                return self._compute_gradients_eager(loss, var_list, grad_loss)
+            loss = loss()                # tracing (fuseflow.function) or a TF1 graph: symbolic loss
         if isinstance(loss, EagerTensor) or not graph_mod.graph_is_active() and not isinstance(loss, Tensor):
             raise RuntimeError("`loss` passed to Optimizer.compute_gradients should be a function when "
                                "eager execution is enabled.")
@@ -135,6 +137,9 @@ class Optimizer:
             g = loss.graph
             var_list = list(g.get_collection("trainable_variables"))
             var_list += [v for v in g.get_collection("trainable_resource_variables") if v not in var_list]
+            if g.is_function_graph():    # eager variables used inside a trace
+                var_list += [v for v in getattr(g, "variables", []) if getattr(v, "trainable", False)
+                             and all(v is not u for u in var_list)]
         else:
             var_list = list(var_list)
         if not var_list:
