@@ -284,6 +284,9 @@ def cmd_dump(opts) -> int:
         if stage is not None:
             status = max(status, _emit_stage(compiled, stage, opts))
     except DumpError as e:
+        if traced.failed and (stage in STAGE_HELP or stage.startswith("after=")):
+            sys.stderr.write(f"fuseflow dump: {e}\n")    # a real stage the failed compilation did not reach
+            return 1
         raise UsageError(str(e)) from None
 
     if checks and traced.failed:

@@ -247,3 +247,32 @@ def test_compare_reference_pinpoints_a_broken_lowering(capsys, nan_file):
     assert status == 1 and "<-- diverges" in out
     tanh_line = line_of(nan_file, "tf.tanh(z")
     assert re.search(rf"disagrees with its reference: %\d+ tanh '\w+' at nanfile\.py:{tanh_line}", out), out
+
+
+def test_failed_compilation_still_shows_the_stages_reached(capsys, tmp_path):
+    path = tmp_path / "failing.py"
+    path.write_text(textwrap.dedent("""\
+        import numpy as np
+        import fuseflow as tf
+
+
+        def f(x):
+            return tf.exp(x) * 2.0
+
+
+        EXAMPLE_ARGS = [np.ones((4,), np.float32)]
+        """))
+    from fuseflow.compiler.ops.registry import get_op
+
+    def broken(args, attrs, dtype):
+        raise RuntimeError("exp lowering exploded")
+    op = get_op("exp")
+    original, op.scalar = op.scalar, broken
+    try:
+        status, out, err = run(capsys, "dump", f"{path}:f", "--stage", "fused")
+        assert status == 1 and "lowering failed" in err and "exp lowering exploded" in err
+        assert "= exp(" in out and "{kernel 0}" in out
+        status, out, err = run(capsys, "dump", f"{path}:f", "--stage", "asm")
+        assert status == 1 and "compilation stopped before it" in err
+    finally:
+        op.scalar = original
