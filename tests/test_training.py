@@ -151,7 +151,8 @@ def test_second_order_gradients_in_graph_mode():
 
 def test_gradients_in_eager_mode_raise():
     import fuseflow as tf2
-    if not tf2.executing_eagerly():
+    from fuseflow.context import executing_eagerly
+    if not executing_eagerly():
         pytest.skip("eager execution disabled in this process")
     with pytest.raises(RuntimeError, match="GradientTape"):
         tf2.gradients(tf2.constant(1.0), tf2.constant(1.0))
