@@ -36,8 +36,11 @@ def model_summary(model, line_length: int = 80) -> str:
         rows.append((f"{layer.name} ({type(layer).__name__})", _shape_text(layer),
                      str(count) if layer.built else "0 (unbuilt)"))
 
+    def fit(text, width):
+        return text if len(text) <= width else text[:width - 1] + "…"
+
     def row(cells, left="│", mid="│", right="│"):
-        a, b, c = cells
+        a, b, c = (fit(t, w - 2) for t, w in zip(cells, widths))
         return (f"{left} {a:<{widths[0] - 2}} {mid} {b:<{widths[1] - 2}} {mid} {c:>{widths[2] - 2}} {right}")
 
     def rule(l, m, r, ch):
