@@ -21,6 +21,7 @@ from ..ir import Graph
 from ..loopir import Program, format_stmts
 from ..ops.registry import get_op
 from ..printer import number_nodes
+from ..shapes import num_elements
 from .buffers import buffer_values, donate_of, group_of_kernel, kernel_members, lower_recording
 from .cost import human_bytes, human_count, kernel_cost
 
@@ -112,7 +113,9 @@ def format_kernels(program: Program, fused: Optional[Graph] = None, env: Optiona
                 held = contents.get(name, [])
                 what = f"  {arrow} " + ", ".join(_value_ref(fused, number, v) for v in held[:3]) if held else ""
                 head = f"  {label:<10}" if j == 0 else " " * 12
-                lines.append(f"{head}{name:<6} {shape:<18} {human_bytes(sizes.get(name)):>10}{what}")
+                size = human_bytes(sizes.get(name)) if sizes.get(name) is not None or b is None else \
+                    f"{b.dtype.itemsize}*{num_elements(b.shape)} B"
+                lines.append(f"{head}{name:<6} {shape:<18} {size:>10}{what}")
         intensity = f", {cost.intensity:.2f} flop/B" if cost.intensity is not None else ""
         lines.append(f"  cost:     {human_count(cost.flops, 'FLOP')}, {human_bytes(cost.bytes)} moved{intensity}")
         if cost.flops is None or cost.bytes is None:
