@@ -578,7 +578,7 @@ def tensordot(a, b, axes, name=None):
             n = _as_int(axes, "Tensordot: axes")
             if n < 0 or n > len(sa) or n > len(sb):
                 raise ValueError(f"Tensordot: axes {n} must be in [0, min(rank)] for shapes {sa} and {sb}")
-            ax_a, ax_b = list(range(len(sa) - n, len(sa))), list(range(n))
+            ax_a, ax_b = list(builtins.range(len(sa) - n, len(sa))), list(builtins.range(n))
         else:
             if len(axes) != 2:
                 raise ValueError(f"Tensordot: axes must be an int or a pair of lists, got {axes!r}")
@@ -588,8 +588,8 @@ def tensordot(a, b, axes, name=None):
         if [sa[i] for i in ax_a] != [sb[i] for i in ax_b]:
             raise ValueError(f"Tensordot: contracted dimensions differ: {[sa[i] for i in ax_a]} vs "
                              f"{[sb[i] for i in ax_b]} (shapes {sa} and {sb})")
-        free_a = [i for i in range(len(sa)) if i not in ax_a]
-        free_b = [i for i in range(len(sb)) if i not in ax_b]
+        free_a = [i for i in builtins.range(len(sa)) if i not in ax_a]
+        free_b = [i for i in builtins.range(len(sb)) if i not in ax_b]
         k = int(np.prod([sa[i] for i in ax_a], dtype=np.int64))
         ma = reshape(transpose(at, free_a + ax_a), [-1, k])
         mb = reshape(transpose(bt, ax_b + free_b), [k, -1])
@@ -862,7 +862,7 @@ def _cumulative(x, axis, exclusive, reverse, name, default, is_sum: bool):
         n = t.shape[a]
         if n is None:
             raise ValueError(f"{default}: the size of axis {a} must be known (shape {t.shape})")
-        perm = [i for i in range(r) if i != a] + [a]
+        perm = [i for i in builtins.range(r) if i != a] + [a]
         moved = transpose(t, perm) if a != r - 1 else t
         i, j = np.arange(n)[:, None], np.arange(n)[None, :]
         if reverse:
