@@ -75,6 +75,17 @@ def np_adam(lr, b1=0.9, b2=0.999, eps=1e-8):
     return step, {"m": np.zeros_like(W0), "v": np.zeros_like(W0), "beta1_power": f32(b1), "beta2_power": f32(b2)}
 
 
+def np_adadelta(lr, rho=0.95, eps=1e-8):
+    def step(w, s, t):
+        g = grad_np(w)
+        one_minus = f32(1) - f32(rho)
+        s["accum"] = s["accum"] * f32(rho) + g * g * one_minus
+        update = np.sqrt(s["accum_update"] + f32(eps)) * (f32(1) / np.sqrt(s["accum"] + f32(eps))) * g
+        s["accum_update"] = s["accum_update"] * f32(rho) + update * update * one_minus
+        return w - update * f32(lr), s
+    return step, {"accum": np.zeros_like(W0), "accum_update": np.zeros_like(W0)}
+
+
 def run_np(rule, steps=STEPS):
     step, slots = rule
     w = W0.copy()
@@ -113,6 +124,7 @@ TF1_CASES = [
     ("rmsprop_centered", lambda: tf.train.RMSPropOptimizer(0.01, centered=True), np_rmsprop(0.01, centered=True),
      ["rms", "mg", "momentum"]),
     ("adam", lambda: tf.train.AdamOptimizer(0.1), np_adam(0.1), ["m", "v"]),
+    ("adadelta", lambda: tf.train.AdadeltaOptimizer(1.0), np_adadelta(1.0), ["accum", "accum_update"]),
 ]
 
 
@@ -284,11 +296,17 @@ def np_keras(kind, **kw):
                 s["mom"] = f32(mom) * s["mom"] + inc
                 return w - s["mom"]
             return w - inc
+        if kind == "adadelta":
+            rho, eps = 0.95, f32(1e-7)
+            s["ag"] = f32(rho) * s["ag"] + f32(1 - rho) * g * g
+            delta = -(np.sqrt(s["adx"] + eps) * g / np.sqrt(s["ag"] + eps))
+            s["adx"] = f32(rho) * s["adx"] + f32(1 - rho) * delta * delta
+            return w + lr * delta
         if kind == "adagrad":
             s["acc"] = s["acc"] + g * g
             return w - lr * g / np.sqrt(s["acc"] + f32(1e-7))
         raise ValueError(kind)
-    slots = {k: np.zeros_like(W0) for k in ("m", "v", "vel", "avg", "mom")}
+    slots = {k: np.zeros_like(W0) for k in ("m", "v", "vel", "avg", "mom", "ag", "adx")}
     slots["acc"] = np.full_like(W0, 0.1)
     return step, slots
 
@@ -303,6 +321,7 @@ KERAS_CASES = [
     ("rmsprop_momentum_centered", lambda: tf2.keras.optimizers.RMSprop(0.01, momentum=0.5, centered=True),
      dict(lr=0.01, momentum=0.5, centered=True)),
     ("adagrad", lambda: tf2.keras.optimizers.Adagrad(0.3), dict(lr=0.3)),
+    ("adadelta", lambda: tf2.keras.optimizers.Adadelta(1.0), dict(lr=1.0)),
 ]
 
 

@@ -691,7 +691,53 @@ class Adagrad(Optimizer):
         return c
 
 
-_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
+class Adadelta(Optimizer):
+    """accumulated_grad = rho * acc_g + (1 - rho) * g^2
+    delta = -sqrt(acc_dx + eps) * g / sqrt(accumulated_grad + eps)
+    acc_dx = rho * acc_dx + (1 - rho) * delta^2; var += lr * delta      (rho=0.95, epsilon=1e-7)"""
+    _DEFAULT_NAME = "adadelta"
+
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, weight_decay=None, clipnorm=None,
+                 clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 ema_overwrite_frequency=None, loss_scale_factor=None, gradient_accumulation_steps=None,
+                 name="adadelta", **kwargs):
+        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
+                         global_clipnorm=global_clipnorm, use_ema=use_ema, ema_momentum=ema_momentum,
+                         ema_overwrite_frequency=ema_overwrite_frequency, loss_scale_factor=loss_scale_factor,
+                         gradient_accumulation_steps=gradient_accumulation_steps, name=name, **kwargs)
+        self.rho = rho
+        self.epsilon = epsilon
+
+    def _build_slots(self, var):
+        self.add_variable_from_reference(var, "accumulated_grad")
+        self.add_variable_from_reference(var, "accumulated_delta_var")
+
+    def update_step(self, gradient, variable, learning_rate):
+        from ..train.optimizer import _control_deps
+        dtype = _dtype(variable)
+        lr = _ops.cast(_ops.tensor(learning_rate), dtype)
+        g = _ops.cast(gradient, dtype)
+        rho = self.rho
+        acc_g = self._slot(variable, "accumulated_grad")
+        acc_dx = self._slot(variable, "accumulated_delta_var")
+        eps = _py(self.epsilon, dtype)
+        new_acc_g = _ops.add(_ops.mul(_py(rho, dtype), _ops.tensor(acc_g)), _ops.mul(_py(1 - rho, dtype), _ops.square(g)))
+        delta = _ops.neg(_ops.div(_ops.mul(_ops.sqrt(_ops.add(_ops.tensor(acc_dx), eps)), g),
+                                  _ops.sqrt(_ops.add(new_acc_g, eps))))
+        new_acc_dx = _ops.add(_ops.mul(_py(rho, dtype), _ops.tensor(acc_dx)),
+                              _ops.mul(_py(1 - rho, dtype), _ops.square(delta)))
+        updates = [acc_g.assign(new_acc_g), acc_dx.assign(new_acc_dx)]
+        with _control_deps([_ops.as_op(u) for u in updates]):
+            return variable.assign_add(_ops.mul(lr, delta))
+
+    def get_config(self):
+        c = super().get_config()
+        c.update(rho=self.rho, epsilon=self.epsilon)
+        return c
+
+
+_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad,
+            "adadelta": Adadelta}
 
 
 def get(identifier):
@@ -723,5 +769,5 @@ def deserialize(config, custom_objects=None):
     return cls.from_config(config["config"])
 
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "schedules", "get", "serialize",
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "schedules", "get", "serialize",
            "deserialize", "LearningRateSchedule", "ExponentialDecay"]

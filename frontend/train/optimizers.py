@@ -18,6 +18,7 @@ the double one). Defaults and slot initial values are TF1's:
                      m += (grad - m) * (1 - beta1);  v += (grad^2 - v) * (1 - beta2)
                      var -= m * alpha / (sqrt(v) + epsilon)       (epsilon=1e-8, outside the sqrt)
                      beta1_power *= beta1, beta2_power *= beta2 after the updates
+    Adadelta         see AdadeltaOptimizer                        (rho=0.95, epsilon=1e-8)
 """
 from __future__ import annotations
 
@@ -185,3 +186,35 @@ def _beta_init(beta, like):
     if hasattr(beta, "_as_tensor") or hasattr(beta, "numpy"):
         return beta
     return np.asarray(beta, dtype=_var_dtype(like).np)
+
+
+class AdadeltaOptimizer(Optimizer):
+    """accum = accum * rho + grad^2 * (1 - rho)
+    update = sqrt(accum_update + eps) * rsqrt(accum + eps) * grad; var -= update * lr
+    accum_update = accum_update * rho + update^2 * (1 - rho)        (rho=0.95, epsilon=1e-8)"""
+
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-8, use_locking=False, name="Adadelta"):
+        super().__init__(use_locking, name)
+        self._lr = learning_rate
+        self._rho = rho
+        self._epsilon = epsilon
+
+    def _create_slots(self, var_list):
+        for v in var_list:
+            self._zeros_slot(v, "accum", self._name)
+            self._zeros_slot(v, "accum_update", self._name)
+
+    def _apply_dense(self, grad, var):
+        dtype = _var_dtype(var)
+        lr = self._hyper(self._lr, dtype, "lr")
+        rho = self._hyper(self._rho, dtype, "rho")
+        eps = self._hyper(self._epsilon, dtype, "epsilon")
+        one_minus_rho = _ops.sub(_ops.const(1, dtype), rho)
+        accum = self.get_slot(var, "accum")
+        accum_update = self.get_slot(var, "accum_update")
+        new_accum = _ops.add(_ops.mul(accum, rho), _ops.mul(_ops.square(grad), one_minus_rho))
+        update = _ops.mul(_ops.mul(_ops.sqrt(_ops.add(accum_update, eps)), _ops.rsqrt(_ops.add(new_accum, eps))), grad)
+        new_accum_update = _ops.add(_ops.mul(accum_update, rho), _ops.mul(_ops.square(update), one_minus_rho))
+        updates = [accum.assign(new_accum), accum_update.assign(new_accum_update)]
+        with _control_deps([_ops.as_op(u) for u in updates]):
+            return var.assign_sub(_ops.mul(update, lr))
