@@ -43,40 +43,60 @@ from . import nest
 from .gradients import UnconnectedGradients, is_backpropagatable
 from .tensor import EagerTensor, Tensor
 
-_active: list = []            # tapes inside their `with` block, outermost first
+_tls = threading.local()      # .tapes: this thread's tapes inside their `with` block, outermost first
+_recording_threads = [0]      # threads with an active tape (the core hook stays installed while > 0)
+_hook_lock = threading.Lock()
 _cache: dict = {}             # plan key -> (CompiledGraph, output layout)
 _cache_lock = threading.Lock()
 _MAX_CACHE = 512
 _SCALAR_CONST = 1             # untracked inputs with at most this many elements become IR constants
 
 
+def _active() -> list:
+    tapes = getattr(_tls, "tapes", None)
+    if tapes is None:
+        tapes = _tls.tapes = []
+    return tapes
+
+
 # --------------------------------------------------------------------------- hooks
 def _on_eager_op(op_type, inputs, attrs, outputs):
-    for tape in list(_active):
-        if tape._recording:
-            tape._record_op(op_type, inputs, attrs, outputs)
+    tapes = getattr(_tls, "tapes", None)
+    if tapes:
+        for tape in list(tapes):
+            if tape._recording:
+                tape._record_op(op_type, inputs, attrs, outputs)
 
 
 def variable_accessed(variable, tensor=None):
     """Called by Variable on each eager read (tensor = the value read) and by `watch`."""
-    if not _active:
+    tapes = getattr(_tls, "tapes", None)
+    if not tapes:
         return
-    for tape in _active:
+    for tape in tapes:
         if tape._recording:
             tape._note_read(variable, tensor)
 
 
 def _push(tape):
-    _active.append(tape)
-    if _on_eager_op not in core.EAGER_OP_HOOKS:
-        core.EAGER_OP_HOOKS.append(_on_eager_op)
+    tapes = _active()
+    with _hook_lock:
+        if not tapes:
+            _recording_threads[0] += 1
+        tapes.append(tape)
+        if _on_eager_op not in core.EAGER_OP_HOOKS:
+            core.EAGER_OP_HOOKS.append(_on_eager_op)
 
 
 def _pop(tape):
-    if tape in _active:
-        _active.remove(tape)
-    if not _active and _on_eager_op in core.EAGER_OP_HOOKS:
-        core.EAGER_OP_HOOKS.remove(_on_eager_op)
+    tapes = _active()
+    with _hook_lock:
+        if tape in tapes:
+            tapes.remove(tape)
+            if not tapes:
+                _recording_threads[0] -= 1
+        if _recording_threads[0] <= 0 and _on_eager_op in core.EAGER_OP_HOOKS:
+            core.EAGER_OP_HOOKS.remove(_on_eager_op)
 
 
 def _is_variable(x) -> bool:
@@ -379,7 +399,7 @@ class GradientTape:
         return results
 
     def _record_on_other_tapes(self, plan, inputs, outputs):
-        for tape in _active:
+        for tape in _active():
             if tape is not self and tape._recording:
                 tape._record_gradient(plan, inputs, outputs)
 
