@@ -187,8 +187,12 @@ class Layer:
             params = inspect.signature(self.call).parameters
             self._call_takes_training = "training" in params or any(
                 p.kind == p.VAR_KEYWORD for p in params.values())
+            positional = [n for n, p in params.items() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+            # index of `training` among the arguments after `inputs` (layer(x, True) passes it positionally)
+            self._training_position = positional.index("training") - 1 if "training" in positional[1:] else None
         except (TypeError, ValueError):
             self._call_takes_training = False
+            self._training_position = None
         self._output_shape = None
         self._inbound_nodes: list = []
 
@@ -414,6 +418,10 @@ class Layer:
         if _has_keras_tensor((inputs, rest, kwargs)):
             return self._symbolic_call(inputs, rest, kwargs)
         inputs = self._convert_inputs(inputs)
+        pos = getattr(self, "_training_position", None)
+        if pos is not None and len(rest) > pos:
+            kwargs["training"] = rest[pos]
+            rest = rest[:pos] + rest[pos + 1:]
         training = kwargs.pop("training", None)
         if training is None:
             training = _outer_training()
