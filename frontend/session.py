@@ -184,7 +184,7 @@ class _Segment:
     ("const", array) a constant folded away by the replay."""
 
     __slots__ = ("compiled", "binds", "var_types", "fetch_src", "updates", "donated_outs", "snapshot_args",
-                 "fetched_outs")
+                 "fetched_outs", "dynamic_vars")
 
     def __init__(self, compiled, binds, var_types, fetch_src, updates, donated_outs, snapshot_args):
         self.compiled = compiled
@@ -195,6 +195,8 @@ class _Segment:
         self.donated_outs = donated_outs    # output indices written into variable buffers
         self.snapshot_args = snapshot_args  # params read as values but donated to: copy before the call
         self.fetched_outs = {x for kind, x in fetch_src if kind == "out"}
+        self.dynamic_vars = [(ref, expected) for (kind, ref), expected in zip(binds, var_types)
+                             if kind == "var" and not ref.shape.is_fully_defined()]
 
 
 class _Plan:
@@ -232,7 +234,8 @@ class BaseSession:
         self._config = config
         self._closed = False
         self._store = _SessionStore()
-        self._segments: dict = {}
+        self._segments: dict = {}     # (fetches, feeds, feed signature) -> _Segment
+        self._by_shapes: dict = {}    # (fetches, feeds, concrete feed shapes) -> _Segment (fast path)
         self._plans: dict = {}
         self._concrete_only: set = set()
         self._resources: dict = {}
@@ -400,6 +403,8 @@ class BaseSession:
         return feeds
 
     def _feed_key(self, key) -> Tensor:
+        if type(key) is Tensor and key.op.graph is self._graph:
+            return key
         if isinstance(key, str):
             if ":" not in key:
                 raise ValueError(f"The name '{key}' refers to an Operation, not a Tensor. Tensor names must be "
@@ -479,6 +484,15 @@ class BaseSession:
     def _segment_for(self, tensors, ops, plan, known) -> _Segment:
         arrays = [known[t] for t in plan.feeds]
         base = (tuple(tensors), tuple(ops), tuple(plan.feeds))
+        fast_key = (base, tuple([(a.dtype.str, a.shape) for a in arrays]))
+        seg = self._by_shapes.get(fast_key)
+        if seg is not None and self._vars_match(seg):
+            return seg
+        seg = self._segment_lookup(tensors, ops, plan, arrays, base)
+        self._by_shapes[fast_key] = seg
+        return seg
+
+    def _segment_lookup(self, tensors, ops, plan, arrays, base) -> _Segment:
         symbolic = base not in self._concrete_only
         sig = _feed_signature(plan.feeds, arrays, symbolic)
         key = base + (sig,)
@@ -512,13 +526,13 @@ class BaseSession:
             return seg
 
     def _vars_match(self, seg) -> bool:
-        for (kind, ref), expected in zip(seg.binds, seg.var_types):
-            if kind == "var":
-                buf = self._store.buffer(ref)
-                if buf is None:
-                    raise uninitialized_error(ref)
-                if (buf.shape, buf.dtype) != expected:
-                    return False
+        """Variables of unknown static shape (validate_shape=False) may change shape: recompile then."""
+        for var, expected in seg.dynamic_vars:
+            buf = self._store.buffer(var)
+            if buf is None:
+                raise uninitialized_error(var)
+            if (buf.shape, buf.dtype) != expected:
+                return False
         return True
 
     def _build(self, tensors, ops, feed_tensors, sig) -> _Segment:
@@ -647,11 +661,13 @@ def _feed_signature(tensors, arrays, symbolic: bool) -> tuple:
     groups: dict = {}
     sig = []
     for t, a in zip(tensors, arrays):
-        static = t.shape
+        static = t.shape._dims
+        if not symbolic or (static is not None and None not in static):
+            sig.append((a.dtype.str, a.shape))
+            continue
         dims = []
         for i, n in enumerate(a.shape):
-            known_dim = static.rank is not None and i < static.rank and static[i] is not None
-            if symbolic and not known_dim and n > 1:
+            if (static is None or static[i] is None) and n > 1:
                 dims.append(("s", groups.setdefault(n, len(groups))))
             else:
                 dims.append(n)
@@ -659,22 +675,39 @@ def _feed_signature(tensors, arrays, symbolic: bool) -> tuple:
     return tuple(sig)
 
 
+def _compatible(static, shape) -> bool:
+    if static is None:
+        return True
+    if len(static) != len(shape):
+        return False
+    for s, n in zip(static, shape):
+        if s is not None and s != n:
+            return False
+    return True
+
+
 def _feed_array(t: Tensor, value) -> np.ndarray:
-    if isinstance(value, (Tensor, Operation)) or (isinstance(value, Variable)):
-        raise TypeError("The value of a feed cannot be a tf.Tensor object. Acceptable feed values include Python "
-                        "scalars, strings, lists, numpy ndarrays, or TensorHandles. For reference, the tensor "
-                        f"object was {value!r} which was passed to the feed with key {t!r}.")
-    if isinstance(value, EagerTensor):
-        value = value._value
-    if t.dtype.is_string:
-        arr = np.asarray(_encode(value), dtype=object)
+    npdtype = t.dtype.np
+    if isinstance(value, np.ndarray) and value.dtype == npdtype and value.flags.c_contiguous:
+        arr = value                                   # the common case: no conversion, no copy
     else:
-        try:
-            arr = np.asarray(value, dtype=t.dtype.np)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"Cannot feed value {value!r} to Tensor '{t.name}' of dtype {t.dtype.name}: {e}") from None
-        arr = np.asarray(arr, order="C")
-    if not t.shape.is_compatible_with(arr.shape):
+        if isinstance(value, (Tensor, Operation)) or (isinstance(value, Variable)):
+            raise TypeError("The value of a feed cannot be a tf.Tensor object. Acceptable feed values include "
+                            "Python scalars, strings, lists, numpy ndarrays, or TensorHandles. For reference, the "
+                            f"tensor object was {value!r} which was passed to the feed with key {t!r}.")
+        if isinstance(value, EagerTensor):
+            value = value._value
+        if t.dtype.is_string:
+            arr = np.asarray(_encode(value), dtype=object)
+        else:
+            try:
+                arr = np.asarray(value, dtype=npdtype)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"Cannot feed value {value!r} to Tensor '{t.name}' of dtype {t.dtype.name}: "
+                                 f"{e}") from None
+            if not arr.flags.c_contiguous:
+                arr = np.array(arr, order="C")   # (np.ascontiguousarray would make 0-d arrays 1-d)
+    if not _compatible(t.shape._dims, arr.shape):
         raise ValueError(f"Cannot feed value of shape {arr.shape} for Tensor '{t.name}', which has shape "
                          f"'{_shape_str(t.shape)}'")
     return arr
