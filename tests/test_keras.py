@@ -262,3 +262,26 @@ def test_fit_on_dataset_with_validation_and_callbacks():
     assert seen == [0, 1, 2] and set(hist.history) == {"loss", "val_loss"}
     assert hist.history["loss"][-1] < hist.history["loss"][0]
     assert float(model.evaluate(x, y, verbose=0)) == pytest.approx(hist.history["val_loss"][-1], rel=1e-5)
+
+
+def test_early_stopping_and_tensorboard_callback(tmp_path):
+    import glob
+    x = np.linspace(-1, 1, 16, dtype=np.float32)[:, None]
+    model = keras.Sequential([layers.Dense(1, kernel_initializer="zeros")])
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")       # lr 0: the loss never improves
+    stop = keras.callbacks.EarlyStopping(monitor="loss", patience=1)
+    board = keras.callbacks.TensorBoard(log_dir=str(tmp_path))
+    hist = model.fit(x, 2 * x, epochs=10, batch_size=8, callbacks=[stop, board], verbose=0)
+    assert len(hist.history["loss"]) == 2 and stop.stopped_epoch == 1
+    assert glob.glob(str(tmp_path / "train" / "events.out.tfevents.*"))
+
+
+def test_save_and_load_weights(tmp_path):
+    a = keras.Sequential([layers.Dense(3)])
+    a.build((None, 6))
+    b = keras.Sequential([layers.Dense(3)])
+    b.build((None, 6))
+    path = str(tmp_path / "w.weights.h5")
+    a.save_weights(path)
+    b.load_weights(path)
+    np.testing.assert_allclose(_np(b(X4)), _np(a(X4)), rtol=1e-6)
