@@ -160,22 +160,24 @@ class ProgramBuilder:
             self.value_buffer[Value(n, 0)] = f"in{i}"
         # Graph outputs: a value that is an output gets the output buffer itself when it is a
         # kernel result stored once; inputs/constants/duplicates are copied.
+        order, in_place = schedule_groups(g, groups, self.donate)
         copies = []
         for j, v in enumerate(g.graph["outputs"]):
             name = self.add_buffer(f"out{j}", g.value_type(v), "output")
             self.outputs.append(name)
             src_op = g.op(v.node)
-            if v in self.value_buffer or src_op in ("parameter", "constant") or j in self.donate:
+            if v in self.value_buffer or src_op in ("parameter", "constant") or \
+                    (j in self.donate and j not in in_place):
                 copies.append((v, name))
             else:
                 self.value_buffer[v] = name
         for j, i in self.donate.items():
             self.aliases[self.outputs[j]] = self.inputs[i]
-        for grp in groups.values():
+        for grp in order:
             for v in kernel_value_users_outside(g, grp):
                 if v not in self.value_buffer:
                     self.value_buffer[v] = self.add_buffer(self.fresh("t"), g.value_type(v), "temp")
-        for grp in groups.values():
+        for grp in order:
             self.kernels.append(KernelBuilder(self, grp).build())
         for v, out in copies:
             self.kernels.append(self._copy_kernel(v, out))
@@ -528,6 +530,67 @@ class KernelBuilder:
             return dim_expr(num_elements(t.shape[-2:]))
         raise LoweringError(f"{self.g.describe(anchor)}: batched matmul with partially broadcast batch dims "
                             f"{list(own)} vs {list(batch_shape)} is not supported; broadcast_to first")
+
+
+def schedule_groups(g: Graph, groups: dict, donate: dict) -> tuple:
+    """Kernel order, and the donated outputs that can be written straight into their input.
+
+    An output donated to input p (a variable update) is stored in place when the kernel
+    computing it is elementwise and reads p only at the index it writes (through same-shape
+    elementwise ops, e.g. Adam's `w - lr * m / (sqrt(v) + eps)`) and every other kernel reading p can run
+    before it. Kernels are ordered topologically with those extra edges; the rest keep
+    their fusion order. Outputs that cannot be done in place are copied at the end."""
+    import networkx as nx
+
+    dag = nx.DiGraph()
+    dag.add_nodes_from(groups)
+    group_of = {m: gid for gid, grp in groups.items() for m in grp.members}
+    for gid, grp in groups.items():
+        for m in grp.members:
+            for v in g.operands(m):
+                src = group_of.get(v.node)
+                if src is not None and src != gid:
+                    dag.add_edge(src, gid)
+    in_place = set()
+    outputs = g.graph["outputs"]
+    params = g.graph["inputs"]
+    for j, i in sorted(donate.items()):
+        v = outputs[j]
+        writer = group_of.get(v.node)
+        if writer is None or outputs.count(v) != 1 or groups[writer].root != v.node:
+            continue
+        p = params[i]
+        if Value(p, 0) in outputs or not _reads_only_at_store_index(g, groups[writer], p, v):
+            continue
+        readers = {group_of[u] for u, _ in g.users(p) if u in group_of} - {writer}
+        extra = [(r, writer) for r in readers if not dag.has_edge(r, writer)]
+        dag.add_edges_from(extra)
+        if nx.is_directed_acyclic_graph(dag):
+            in_place.add(j)
+        else:
+            dag.remove_edges_from(extra)
+    order = [groups[gid] for gid in nx.lexicographical_topological_sort(dag)]
+    return order, in_place
+
+
+def _reads_only_at_store_index(g: Graph, grp: Group, p: int, v: Value) -> bool:
+    """True if every read of parameter p inside the group happens at the index being stored."""
+    import networkx as nx
+
+    members = set(grp.members)
+    shape = g.value_type(v).shape
+    if grp.anchor is not None:
+        return False  # matmul/reduce kernels may use their output buffer before the epilogue runs
+    if g.value_type(Value(p, 0)).shape != shape:
+        return False
+    for m, _ in g.users(p):
+        if m not in members:
+            continue
+        path_nodes = nx.descendants(g, m) & members | {m}
+        for n in path_nodes:
+            if get_op(g.op(n)).kind != "elementwise" or g.output_types(n)[0].shape != shape:
+                return False
+    return True
 
 
 def _arg_cmp(opdef) -> str:

@@ -205,3 +205,38 @@ def test_symbolic_batch_runs_for_any_batch():
         for o, e in zip(got, want):
             assert o.shape == e.shape
             np.testing.assert_allclose(o, e, rtol=1e-5, atol=1e-6)
+
+
+def _sgd_graph():
+    g, em, (w, x, y) = graph_with_params(((6, 4), dt.float32), ((5, 6), dt.float32), ((5, 4), dt.float32))
+    pred = em.matmul(x, w, transpose_a=False, transpose_b=False)
+    err = em.sub(pred, y)
+    loss = em.reduce_mean(em.square(err), axes=(0, 1), keepdims=False)
+    grad = em.matmul(x, err, transpose_a=True, transpose_b=False)
+    # grad has a second consumer, so the update is its own elementwise kernel (as in Adam)
+    w_new = em.sub(w, em.mul(em.scalar_like(0.1, grad), em.tanh(grad)))
+    # a consumer of w that topologically could run after the update: it must still see the old w
+    w_sum = em.reduce_sum(em.mul(w, w), axes=(0, 1), keepdims=False)
+    g.graph["outputs"] = [loss, w_new, w_sum, em.reduce_sum(grad, axes=(0, 1), keepdims=False)]
+    return g
+
+
+def test_donated_output_is_updated_in_place_without_a_copy():
+    from fuseflow.compiler.driver import compile_graph
+    from fuseflow.compiler.interpreter import interpret
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((6, 4)).astype(np.float32)
+    x = rng.standard_normal((5, 6)).astype(np.float32)
+    y = rng.standard_normal((5, 4)).astype(np.float32)
+    g = _sgd_graph()
+    want = interpret(g, [w, x, y])
+    compiled = compile_graph(g, donate={1: 0}, verify_each=True)
+    assert not [k for k in compiled.program.kernels if k.name.startswith("copy_")]
+    w_buf = w.copy()
+    for _ in range(2):
+        got = compiled(w_buf, x, y)
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(got[2], want[2], rtol=1e-5)
+        np.testing.assert_allclose(w_buf, want[1], rtol=1e-5, atol=1e-6)   # updated in place
+        w = w_buf.copy()
+        want = interpret(g, [w, x, y])
