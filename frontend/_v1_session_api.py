@@ -25,14 +25,16 @@ from .io_ops import (FixedLenFeature, FixedLenSequenceFeature, VarLenFeature, ma
 from .io_ops import decode_raw_v1 as decode_raw  # noqa: F401
 from .queues import (FIFOQueue, FixedLengthRecordReader, IdentityReader, PaddingFIFOQueue, QueueBase,  # noqa: F401
                      RandomShuffleQueue, ReaderBase, TextLineReader, TFRecordReader, WholeFileReader, random_shuffle)
+from .script_ops import Print, numpy_function, py_func  # noqa: F401
 from .state_ops import assign, assign_add, assign_sub  # noqa: F401
 from .variable_scope import (AUTO_REUSE, VariableScope, get_local_variable, get_variable,  # noqa: F401
-                             get_variable_scope, name_scope_v1, no_regularizer, variable_op_scope, variable_scope)
+                             get_variable_scope, make_template, name_scope_v1, no_regularizer, variable_op_scope,
+                             variable_scope)
 from .variables import (VariableV1, all_variables, assert_variables_initialized, global_variables,  # noqa: F401
                         global_variables_initializer, initialize_all_variables, initialize_local_variables,
                         initialize_variables, is_variable_initialized, local_variables, local_variables_initializer,
                         model_variables, moving_average_variables, report_uninitialized_variables,
-                        trainable_variables, variables_initializer)
+                        tables_initializer, trainable_variables, variables_initializer)
 
 Variable = VariableV1
 name_scope = name_scope_v1
@@ -102,4 +104,5 @@ __all__ = [
     "matching_files", "parse_example", "parse_single_example", "read_file", "write_file", "decode_raw",
     "FIFOQueue", "FixedLengthRecordReader", "IdentityReader", "PaddingFIFOQueue", "QueueBase", "RandomShuffleQueue",
     "ReaderBase", "TextLineReader", "TFRecordReader", "WholeFileReader", "random_shuffle", "python_io", "io",
+    "Print", "numpy_function", "py_func", "make_template", "tables_initializer",
 ] + (["train"] if train is not None else [])

@@ -8,6 +8,7 @@ import enum
 from . import errors  # noqa: F401
 from .control_flow import case, cond, control_dependencies, group, no_op, tuple_, with_dependencies  # noqa: F401
 from .variable_scope import name_scope_v2
+from .script_ops import numpy_function  # noqa: F401
 from .variables import Variable  # noqa: F401
 
 
@@ -30,4 +31,4 @@ class VariableAggregation(enum.Enum):
 
 
 __all__ = ["errors", "case", "cond", "control_dependencies", "group", "no_op", "tuple", "with_dependencies",
-           "name_scope", "Variable", "VariableSynchronization", "VariableAggregation"]
+           "name_scope", "Variable", "VariableSynchronization", "VariableAggregation", "numpy_function"]

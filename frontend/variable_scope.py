@@ -525,3 +525,59 @@ def _graph_from_values(values):
         if is_tensor(v) and getattr(v, "_graph", None) is not None:
             return v._graph
     return graph_mod.get_default_graph()
+
+
+# ------------------------------------------------------------------------------ templates
+class Template:
+    """`tf.make_template`: a function whose get_variable calls create variables on the first
+    call and share them (reuse=True) on every later call."""
+
+    def __init__(self, name, func, create_scope_now=False, unique_name=None, custom_getter=None):
+        self._name = name
+        self._func = func
+        self._unique_name = unique_name
+        self._custom_getter = custom_getter
+        self._variable_scope = None
+        self._variables_created = False
+        if create_scope_now:
+            with variable_scope(unique_name, default_name=name, custom_getter=custom_getter) as vs:
+                self._variable_scope = vs
+
+    def __call__(self, *args, **kwargs):
+        if self._variable_scope is None:
+            with variable_scope(self._unique_name, default_name=self._name,
+                                custom_getter=self._custom_getter) as vs:
+                self._variable_scope = vs
+                result = self._func(*args, **kwargs)
+        else:
+            with variable_scope(self._variable_scope, reuse=True if self._variables_created else None):
+                result = self._func(*args, **kwargs)
+        self._variables_created = True
+        return result
+
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def variable_scope(self):
+        return self._variable_scope
+
+    @property
+    def variable_scope_name(self):
+        return self._variable_scope.name if self._variable_scope is not None else None
+
+    @property
+    def variables(self):
+        return self._variable_scope.global_variables() if self._variable_scope is not None else []
+
+    global_variables = variables
+
+    @property
+    def trainable_variables(self):
+        return self._variable_scope.trainable_variables() if self._variable_scope is not None else []
+
+
+def make_template(name_, func_, create_scope_now_=False, unique_name_=None, custom_getter_=None, **kwargs):
+    return Template(name_, functools.partial(func_, **kwargs) if kwargs else func_, create_scope_now_,
+                    unique_name_, custom_getter_)

@@ -32,9 +32,20 @@ ordering rules:
 After replay, `collect_updates(ctx)` gives `[(var, Value)]`: append those Values to the graph
 outputs and donate each to the variable's parameter when the variable has one
 (`param_index(ctx, var)`) and the types match, so the native code updates the buffer in
-place; otherwise store the output array with `store.set`. `bind_arguments` and
-`write_back` do this bookkeeping for callers (Session does exactly that; so can
-`fuseflow.function` with `EAGER_STORE`, whose buffers are the Variable objects' own arrays).
+place; otherwise store the output array with `store.set`. Session does exactly that with
+its own store; `fuseflow.function` does it with `EAGER_STORE` (whose buffers are the
+Variable objects' own arrays) through `replay_setup`, `variable_of_param`,
+`variable_buffer` and `write_variable` below (see function_state.py). `bind_arguments`
+builds the call arguments for any store.
+
+Other state can use the same machinery: anything with `_graph`, `_op_name`, `name`, `dtype`,
+`shape`, `_validate_shape` (and `_eager_value` when `_graph` is None) can be read and
+updated through VariableState; `_auto_initial()` gives it a value in a new session without
+an initializer (random_streams.RandomStream, the per-op counters of random ops).
+
+Gradients: reads are `read_variable` ops with `op._variable`; every read that sees the start
+value is the same IR parameter, so differentiating with respect to that parameter covers them
+all (gradients.py differentiates through every read of a variable).
 
 Eager variables (TF2): `Variable(...)` outside any graph holds a numpy array; reads return
 copies (EagerTensors never alias a buffer that a compiled program may later update in place);
@@ -802,6 +813,12 @@ def local_variables_initializer():
 
 
 initialize_local_variables = local_variables_initializer
+
+
+def tables_initializer(name="init_all_tables"):
+    """fuseflow has no lookup tables: a NoOp, so TF1 code that runs it keeps working."""
+    from .control_flow import no_op
+    return no_op(name=name) if _graph_mode() else None
 
 
 def _host_state_op(op_type, inputs, attrs, specs, name):

@@ -180,3 +180,15 @@ def test_graph_from_session_is_default_inside_with(graph):
         assert tf.get_default_graph() is g2
         c = tf.constant(4.0)
         assert sess.run(c) == 4.0
+
+
+def test_py_func_and_print_run_on_the_host(graph, capsys):
+    x = tf.placeholder(tf.float32, [None])
+    doubled = tf.py_func(lambda a: (a * 2).astype(np.float32), [x], tf.float32)
+    shown = tf.Print(doubled + 1.0, [doubled], message="doubled: ")
+    pair = tf.py_func(lambda a: (a.sum(), np.int64(a.size)), [x], [tf.float32, tf.int64])
+    with tf.Session() as sess:
+        assert sess.run(shown, {x: [1.0, 2.0]}).tolist() == [3.0, 5.0]
+        s, n = sess.run(pair, {x: [1.0, 2.0, 3.0]})
+        assert s == 6.0 and n == 3
+    assert "doubled: [2.0 4.0]" in capsys.readouterr().err

@@ -343,3 +343,14 @@ def test_saver_roundtrip(graph, tmp_path):
     with tf.Session() as sess:
         with pytest.raises(tf.errors.NotFoundError):
             tf.train.Saver({"nope": w}).restore(sess, paths[1])
+
+
+def test_make_template_shares_variables(graph):
+    def scale(x):
+        return tf.get_variable("w", [1], initializer=tf.ones_initializer()) * x
+    t = tf.make_template("scale", scale)
+    a, b = t(tf.constant([2.0])), t(tf.constant([3.0]))
+    assert [v.name for v in tf.global_variables()] == ["scale/w:0"]
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        assert [r.tolist() for r in sess.run([a, b])] == [[2.0], [3.0]]
