@@ -240,3 +240,14 @@ def test_donated_output_is_updated_in_place_without_a_copy():
         np.testing.assert_allclose(w_buf, want[1], rtol=1e-5, atol=1e-6)   # updated in place
         w = w_buf.copy()
         want = interpret(g, [w, x, y])
+
+
+def test_batched_matmul_with_partially_broadcast_batch_dims():
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
+    b = rng.standard_normal((3, 5, 6)).astype(np.float32)
+    c = rng.standard_normal((2, 1, 4, 5)).astype(np.float32)
+    g, em, (x, y, z) = graph_with_params((a.shape, dt.float32), (b.shape, dt.float32), (c.shape, dt.float32))
+    out1 = em.matmul(x, y, transpose_a=False, transpose_b=False)
+    out2 = em.matmul(z, y, transpose_a=False, transpose_b=False)
+    compile_and_compare(g, [out1, out2], [a, b, c], rtol=1e-4)

@@ -38,7 +38,13 @@ def decompose(g: Graph) -> Graph:
     return run(g)
 
 
-PIPELINE: Sequence[Pass] = (decompose, simplify_to_fixed_point)
+def legalize(g: Graph) -> Graph:
+    """Rewrite shapes the code generator cannot take directly (partially broadcast batched matmul)."""
+    from .legalize import legalize as run
+    return run(g)
+
+
+PIPELINE: Sequence[Pass] = (decompose, simplify_to_fixed_point, legalize)
 
 
 class PassError(RuntimeError):

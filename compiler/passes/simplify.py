@@ -42,6 +42,8 @@ def constant_fold(g: Graph) -> Graph:
         opdef = get_op(d["op"])
         if opdef.kind == "source" or opdef.stateful or opdef.kind == "composite":
             continue
+        if d["op"] == "broadcast_to":
+            continue  # a broadcast constant stays an index map; folding it would bloat a literal
         operands = g.operands(n)
         if not operands or not all(_is_constant(g, v) for v in operands):
             continue
