@@ -26,7 +26,8 @@ from .io_ops import decode_raw_v1 as decode_raw  # noqa: F401
 from .queues import (FIFOQueue, FixedLengthRecordReader, IdentityReader, PaddingFIFOQueue, QueueBase,  # noqa: F401
                      RandomShuffleQueue, ReaderBase, TextLineReader, TFRecordReader, WholeFileReader, random_shuffle)
 from .script_ops import Print, numpy_function, py_func  # noqa: F401
-from .state_ops import assign, assign_add, assign_sub  # noqa: F401
+from .state_ops import (assign, assign_add, assign_sub, count_up_to, scatter_add, scatter_sub,  # noqa: F401
+                        scatter_update)
 from .variable_scope import (AUTO_REUSE, VariableScope, get_local_variable, get_variable,  # noqa: F401
                              get_variable_scope, make_template, name_scope_v1, no_regularizer, variable_op_scope,
                              variable_scope)
@@ -104,5 +105,6 @@ __all__ = [
     "matching_files", "parse_example", "parse_single_example", "read_file", "write_file", "decode_raw",
     "FIFOQueue", "FixedLengthRecordReader", "IdentityReader", "PaddingFIFOQueue", "QueueBase", "RandomShuffleQueue",
     "ReaderBase", "TextLineReader", "TFRecordReader", "WholeFileReader", "random_shuffle", "python_io", "io",
-    "Print", "numpy_function", "py_func", "make_template", "tables_initializer",
+    "Print", "numpy_function", "py_func", "make_template", "tables_initializer", "count_up_to", "scatter_add",
+    "scatter_sub", "scatter_update",
 ] + (["train"] if train is not None else [])

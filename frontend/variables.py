@@ -638,7 +638,21 @@ class Variable(_TensorOperators):
         return is_variable_initialized(self)
 
     def count_up_to(self, limit):
-        raise TypeError("Variable.count_up_to is not supported by fuseflow; use assign_add and a comparison")
+        """Increment and return the old value; OutOfRangeError once it reached `limit` (a host op)."""
+        from .queues import count_up_to
+        return count_up_to(self, limit)
+
+    def scatter_add(self, sparse_delta, use_locking=False, name=None):
+        from .state_ops import scatter_add
+        return scatter_add(self, sparse_delta.indices, sparse_delta.values, name=name)
+
+    def scatter_sub(self, sparse_delta, use_locking=False, name=None):
+        from .state_ops import scatter_sub
+        return scatter_sub(self, sparse_delta.indices, sparse_delta.values, name=name)
+
+    def scatter_update(self, sparse_delta, use_locking=False, name=None):
+        from .state_ops import scatter_update
+        return scatter_update(self, sparse_delta.indices, sparse_delta.values, name=name)
 
     # -- misc -----------------------------------------------------------------------------
     def ref(self):

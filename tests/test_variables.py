@@ -354,3 +354,20 @@ def test_make_template_shares_variables(graph):
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         assert [r.tolist() for r in sess.run([a, b])] == [[2.0], [3.0]]
+
+
+def test_scatter_ops_and_count_up_to(graph):
+    v = tf.Variable(np.zeros((4, 2), np.float32))
+    add = tf.scatter_add(v, [0, 0, 2], np.ones((3, 2), np.float32))
+    upd = tf.scatter_update(v, [1], [[5.0, 6.0]])
+    sub = tf.scatter_sub(v, 3, [1.0, 1.0])
+    c = tf.Variable(0, name="c")
+    up = c.count_up_to(2)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        sess.run(add)
+        sess.run(upd)
+        assert sess.run(sub).tolist() == [[2.0, 2.0], [5.0, 6.0], [1.0, 1.0], [-1.0, -1.0]]
+        assert [sess.run(up), sess.run(up)] == [0, 1]
+        with pytest.raises(tf.errors.OutOfRangeError):
+            sess.run(up)
