@@ -285,3 +285,42 @@ def test_save_and_load_weights(tmp_path):
     a.save_weights(path)
     b.load_weights(path)
     np.testing.assert_allclose(_np(b(X4)), _np(a(X4)), rtol=1e-6)
+
+
+def test_recurrent_layers_match_keras_formulas():
+    rs = np.random.RandomState(3)
+    x = rs.randn(2, 4, 3).astype(np.float32)
+
+    def sig(v):
+        return 1 / (1 + np.exp(-v))
+
+    lstm = layers.LSTM(5, return_sequences=True, return_state=True)
+    seq, h, c = lstm(x)
+    w, u, b = lstm.get_weights()
+    assert b[5:10].tolist() == [1.0] * 5                              # unit_forget_bias
+    hh = cc = np.zeros((2, 5))
+    outs = []
+    for t in range(4):
+        i, f, g, o = np.split(x[:, t] @ w + hh @ u + b, 4, -1)
+        cc = sig(f) * cc + sig(i) * np.tanh(g)
+        hh = sig(o) * np.tanh(cc)
+        outs.append(hh)
+    np.testing.assert_allclose(_np(seq), np.stack(outs, 1), atol=1e-5)
+    np.testing.assert_allclose(_np(c), cc, atol=1e-5)
+    gru = layers.GRU(5)
+    y = gru(x)
+    w, u, b = gru.get_weights()
+    assert b.shape == (2, 15)                                          # reset_after=True
+    hh = np.zeros((2, 5))
+    for t in range(4):
+        xz, xr, xh = np.split(x[:, t] @ w + b[0], 3, -1)
+        rz, rr, rh = np.split(hh @ u + b[1], 3, -1)
+        z, r = sig(xz + rz), sig(xr + rr)
+        hh = z * hh + (1 - z) * np.tanh(xh + r * rh)
+    np.testing.assert_allclose(_np(y), hh, atol=1e-5)
+    cell = layers.SimpleRNNCell(6)
+    out, state = cell(x[:, 0], [tf.zeros([2, 6])])
+    assert out.shape.as_list() == [2, 6] and state[0] is out
+    model = keras.Sequential([layers.Embedding(20, 8), layers.LSTM(6), layers.Dense(1)])
+    model.build((None, 7))
+    assert model.count_params() == 160 + 4 * 6 * (8 + 6 + 1) + 7
