@@ -324,3 +324,16 @@ def test_recurrent_layers_match_keras_formulas():
     model = keras.Sequential([layers.Embedding(20, 8), layers.LSTM(6), layers.Dense(1)])
     model.build((None, 7))
     assert model.count_params() == 160 + 4 * 6 * (8 + 6 + 1) + 7
+
+
+def test_functional_operators_and_multiple_inputs():
+    a, b = keras.Input(shape=(4,)), keras.Input(shape=(4,))
+    h = layers.Dense(3, kernel_initializer="ones")(a)
+    out = (h * 2.0 + layers.Dense(3, kernel_initializer="ones")(b))[:, :2]
+    model = keras.Model(inputs=[a, b], outputs=out)
+    assert out.shape.as_list() == [None, 2]
+    x = np.ones((2, 4), np.float32)
+    np.testing.assert_allclose(_np(model([x, x])), np.full((2, 2), 12.0))
+    model.compile(optimizer="sgd", loss="mse")
+    hist = model.fit([x, x], np.zeros((2, 2), np.float32), epochs=1, verbose=0)
+    assert hist.history["loss"] == [pytest.approx(144.0)]

@@ -103,12 +103,29 @@ class KerasTensor:
     def __bool__(self):
         raise TypeError("A symbolic KerasTensor cannot be used as a Python bool")
 
-    def _unsupported(self, *args, **kwargs):
-        raise TypeError(f"KerasTensor {self.name}: fuseflow's functional models are built from Keras layer "
-                        f"calls only; wrap tensor operations in a layer (e.g. keras.layers.Lambda)")
+    # Operators on symbolic tensors record an op layer in the functional graph (as Keras 3 does).
+    def _op(self, name, fn, other=None, reverse=False, binary=True):
+        if not binary:
+            return _TensorOpLayer(fn, name)(self)
+        if isinstance(other, KerasTensor):
+            pair = [other, self] if reverse else [self, other]
+            return _TensorOpLayer(lambda ab: fn(ab[0], ab[1]), name)(pair)
+        if reverse:
+            return _TensorOpLayer(lambda a: fn(other, a), name)(self)
+        return _TensorOpLayer(lambda a: fn(a, other), name)(self)
 
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __matmul__ = _unsupported
-    __getitem__ = __neg__ = __pow__ = _unsupported
+    def __add__(self, o): return self._op("add", lambda a, b: a + b, o)
+    def __radd__(self, o): return self._op("add", lambda a, b: a + b, o, reverse=True)
+    def __sub__(self, o): return self._op("subtract", lambda a, b: a - b, o)
+    def __rsub__(self, o): return self._op("subtract", lambda a, b: a - b, o, reverse=True)
+    def __mul__(self, o): return self._op("multiply", lambda a, b: a * b, o)
+    def __rmul__(self, o): return self._op("multiply", lambda a, b: a * b, o, reverse=True)
+    def __truediv__(self, o): return self._op("divide", lambda a, b: a / b, o)
+    def __rtruediv__(self, o): return self._op("divide", lambda a, b: a / b, o, reverse=True)
+    def __pow__(self, o): return self._op("power", lambda a, b: a ** b, o)
+    def __matmul__(self, o): return self._op("matmul", lambda a, b: tf.matmul(a, b), o)
+    def __neg__(self): return self._op("negative", lambda a: -a, binary=False)
+    def __getitem__(self, key): return self._op("get_item", lambda a: a[key], binary=False)
 
     def __repr__(self):
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype.name}, sparse=False, name={self.name}>"
@@ -537,6 +554,17 @@ def _shapes_to_specs(shapes, dtype):
         return type(s)(conv(x) for x in s) if isinstance(s, tuple) else [conv(x) for x in s]
 
     return conv(shapes)
+
+
+class _TensorOpLayer(Layer):
+    """A tensor operation applied to KerasTensors inside a functional model."""
+
+    def __init__(self, fn, op_name):
+        super().__init__(name=auto_name(op_name))
+        self.fn = fn
+
+    def call(self, inputs):
+        return self.fn(inputs)
 
 
 # ------------------------------------------------------------------------------ Input
