@@ -50,6 +50,11 @@ _cache: dict = {}             # plan key -> (CompiledGraph, output layout)
 _cache_lock = threading.Lock()
 _MAX_CACHE = 512
 _SCALAR_CONST = 1             # untracked inputs with at most this many elements become IR constants
+# Scalar constants let the compiler simplify (x ** 2 -> x * x), but a scalar that changes at every
+# step would recompile every step: a structure seen with two different constant values
+# compiles with those scalars as parameters from then on.
+_first_consts: dict = {}      # structure key -> constant values first seen
+_varying: set = set()         # structure keys whose scalars are parameters
 
 
 def _active() -> list:
@@ -145,11 +150,13 @@ class _Plan:
         self.target_refs = target_refs      # [ref]
         self.source_refs = source_refs      # [[ref, ...] per source; [] = unconnected]
         self.target_types = target_types    # [(np.dtype, shape)]
-        self.key = (tuple((s[4], s[3]) for s in steps),
-                    tuple((c.dtype.str, c.shape, c.tobytes()) for c in consts),
-                    tuple((d.str, tuple(sh)) for d, sh in param_types),
-                    tuple(target_refs), tuple(tuple(r) for r in source_refs),
-                    tuple((d.str, tuple(sh)) for d, sh in target_types))
+        self.structure_key = (tuple((s[4], s[3]) for s in steps),
+                              tuple((c.dtype.str, c.shape) for c in consts),
+                              tuple((d.str, tuple(sh)) for d, sh in param_types),
+                              tuple(target_refs), tuple(tuple(r) for r in source_refs),
+                              tuple((d.str, tuple(sh)) for d, sh in target_types))
+        self.const_values = tuple(c.tobytes() for c in consts)
+        self.key = (self.structure_key, self.const_values)
 
     def emit(self, g: Graph, params: list, grad_ys: list) -> list:
         """Emit forward + backward into g; one Value (or None if unconnected) per source."""
@@ -377,6 +384,15 @@ class GradientTape:
                 raise ValueError(f"GradientTape.gradient: target {t!r} is not a tensor")
         src_tensors = [self._source_tensors(s) for s in sources]
         plan, leaves = self._plan(targets, src_tensors)
+        if plan is not None and plan.consts:
+            skey = plan.structure_key
+            if skey in _varying:
+                plan, leaves = self._plan(targets, src_tensors, scalar_consts=False)
+            else:
+                first = _first_consts.setdefault(skey, plan.const_values)
+                if first != plan.const_values:
+                    _varying.add(skey)
+                    plan, leaves = self._plan(targets, src_tensors, scalar_consts=False)
         results: list = [None] * len(sources)
         if plan is not None and any(plan.source_refs):
             with_gy = out_grads is not None
@@ -403,7 +419,7 @@ class GradientTape:
             if tape is not self and tape._recording:
                 tape._record_gradient(plan, inputs, outputs)
 
-    def _plan(self, targets, src_tensors):
+    def _plan(self, targets, src_tensors, scalar_consts: bool = True):
         """Prune the trace to what the targets need and describe it structurally."""
         reach: set = set()
         needed: dict = {}        # id(record) -> record
@@ -440,7 +456,7 @@ class GradientTape:
             if r is not None:
                 return r
             arr = np.asarray(t._value)
-            if arr.size <= _SCALAR_CONST and not self._tracked(t) and arr.dtype != object:
+            if scalar_consts and arr.size <= _SCALAR_CONST and not self._tracked(t) and arr.dtype != object:
                 r = ("c", len(consts))
                 consts.append(arr)
             else:

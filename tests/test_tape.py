@@ -157,3 +157,27 @@ def test_training_loop_with_keras_sgd_converges():
         opt.apply_gradients(zip(tape.gradient(loss, [w, b]), [w, b]))
     close(w.numpy(), [2.0], rtol=2e-2)
     close(b.numpy(), [0.3], rtol=5e-2)
+
+
+def test_scalar_that_changes_every_step_compiles_at_most_twice():
+    w = tf.Variable([1.0, 2.0])
+    start = len(tape_mod._cache)
+    for step in range(5):
+        scale = tf.constant(float(step + 1))
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(w * w) * scale
+        close(tape.gradient(loss, w), 2 * w.numpy() * (step + 1))
+    assert len(tape_mod._cache) - start <= 2
+
+
+def test_ops_of_other_threads_are_not_recorded():
+    import threading
+    x = tf.Variable(2.0)
+    box = {}
+    with tf.GradientTape() as tape:
+        y = x * 3.0
+        t = threading.Thread(target=lambda: box.setdefault("z", y * 100.0))
+        t.start()
+        t.join()
+        z = y + box["z"]           # box["z"] is a constant to this tape
+    close(tape.gradient(z, x), 3.0)
