@@ -337,3 +337,15 @@ def test_functional_operators_and_multiple_inputs():
     model.compile(optimizer="sgd", loss="mse")
     hist = model.fit([x, x], np.zeros((2, 2), np.float32), epochs=1, verbose=0)
     assert hist.history["loss"] == [pytest.approx(144.0)]
+
+
+def test_fit_class_weight_equals_sample_weight():
+    x = np.linspace(-1, 1, 8, dtype=np.float32)[:, None]
+    y = (np.arange(8) % 2).astype(np.int64)
+    runs = []
+    for kw in ({"class_weight": {0: 1.0, 1: 3.0}}, {"sample_weight": np.where(y == 1, 3.0, 1.0).astype(np.float32)}):
+        model = keras.Sequential([layers.Dense(2, kernel_initializer="ones")])
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss=keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True))
+        runs.append(model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, **kw).history["loss"])
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-6)

@@ -314,8 +314,6 @@ class TrainingMixin:
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
         self._require_compiled("fit")
-        if class_weight is not None:
-            raise ValueError("fit(class_weight=...) is not supported by fuseflow.keras; pass sample_weight instead")
         if validation_split and validation_data is None:
             if isinstance(x, Dataset):
                 raise ValueError("`validation_split` is only supported for tensors or NumPy arrays")
@@ -327,6 +325,8 @@ class TrainingMixin:
             x, y = _take(xa, slice(0, split)), _take(ya, slice(0, split))
             if sample_weight is not None:
                 sample_weight = _to_array(sample_weight)[:split]
+        if class_weight is not None:
+            x, y, sample_weight = _apply_class_weight(x, y, sample_weight, class_weight)
         handler = DataHandler(x, y, sample_weight, batch_size, shuffle=shuffle, steps=steps_per_epoch)
         verbose = 1 if verbose == "auto" else int(verbose)
         history = callbacks_mod.History()
@@ -433,6 +433,31 @@ class TrainingMixin:
 
     def predict_on_batch(self, x):
         return self.predict(x, batch_size=_num_samples(x), verbose=0)
+
+
+def _class_weights_for(y, class_weight) -> np.ndarray:
+    """Keras: each sample weighs class_weight[its class] (sparse labels, or the argmax of one-hot rows)."""
+    y = np.asarray(y)
+    labels = y.reshape(-1) if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1) else np.argmax(y, axis=-1)
+    table = {int(k): float(v) for k, v in class_weight.items()}
+    return np.asarray([table.get(int(c), 1.0) for c in labels], np.float32)
+
+
+def _apply_class_weight(x, y, sample_weight, class_weight):
+    if isinstance(x, Dataset):
+        def add_weights(*element):
+            xb, yb, swb = _unpack(element if len(element) > 1 else element[0])
+            w = _class_weights_for(np.asarray(yb), class_weight)
+            if swb is not None:
+                w = w * np.asarray(swb, np.float32).reshape(w.shape)
+            return xb, yb, w
+        return x.map(add_weights), None, None
+    if y is None:
+        raise ValueError("`class_weight` needs targets `y`")
+    w = _class_weights_for(_to_array(y), class_weight)
+    if sample_weight is not None:
+        w = w * _to_array(sample_weight).astype(np.float32).reshape(w.shape)
+    return x, y, w
 
 
 _OPTIMIZER_NAMES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad",
