@@ -72,6 +72,12 @@ def _spec_of(structure, batch_dim=False):
     return _map_leaves(lambda a: TensorSpec(np.shape(a), _dtype_of(a)), structure)
 
 
+def _row(a: np.ndarray, i: int) -> np.ndarray:
+    """a[i] as an array (indexing a 1-D object array gives the bare element)."""
+    v = a[i]
+    return v if isinstance(v, np.ndarray) else np.asarray(v, dtype=a.dtype)
+
+
 def _call(fn, element):
     """TF's calling convention for map/filter/flat_map: tuples are unpacked into arguments."""
     args = _to_eager(element)
@@ -149,6 +155,10 @@ class Dataset:
     def from_generator(generator, output_types=None, output_shapes=None, args=None, output_signature=None,
                        name=None) -> "Dataset":
         return _Generator(generator, args or (), output_signature, output_types)
+
+    @staticmethod
+    def list_files(file_pattern, shuffle=None, seed=None, name=None) -> "Dataset":
+        return _list_files(file_pattern, shuffle=shuffle, seed=seed)
 
     # -- transformations ------------------------------------------------------------------
     def batch(self, batch_size, drop_remainder=False, num_parallel_calls=None, deterministic=None,
@@ -296,7 +306,7 @@ class _TensorSlices(Dataset):
 
     def _iterate(self, epoch):
         for i in range(self._n):
-            yield _map_leaves(lambda a: a[i], self._data)
+            yield _map_leaves(lambda a: _row(a, i), self._data)
 
     def cardinality_value(self):
         return self._n
@@ -379,6 +389,73 @@ class _Generator(Dataset):
         return super().element_spec
 
 
+def _filenames(filenames) -> list:
+    names = filenames
+    if isinstance(names, Dataset):
+        names = [v for v in names.as_numpy_iterator()]
+    arr = _to_numpy(names) if not isinstance(names, (str, bytes)) else np.asarray(names, dtype=object)
+    out = []
+    for v in np.ravel(arr).tolist():
+        out.append(v.decode("utf-8") if isinstance(v, bytes) else str(v))
+    return out
+
+
+class TFRecordDataset(Dataset):
+    """The records (scalar strings) of TFRecord files, file after file."""
+
+    def __init__(self, filenames, compression_type=None, buffer_size=None, num_parallel_reads=None, name=None):
+        self._files = _filenames(filenames)
+        self._compression = compression_type
+
+    def _iterate(self, epoch):
+        from .tfrecord import iter_records
+        for path in self._files:
+            for record in iter_records(path, self._compression):
+                yield np.asarray(record, dtype=object)
+
+    @property
+    def element_spec(self):
+        from .function import TensorSpec
+        return TensorSpec([], "string")
+
+
+class TextLineDataset(Dataset):
+    """The lines (without line endings) of text files, file after file."""
+
+    def __init__(self, filenames, compression_type=None, buffer_size=None, num_parallel_reads=None, name=None):
+        self._files = _filenames(filenames)
+        self._compression = (compression_type or "").upper()
+
+    def _iterate(self, epoch):
+        import gzip
+        import zlib
+        for path in self._files:
+            with open(path, "rb") as f:
+                raw = f.read()
+            if self._compression == "GZIP":
+                raw = gzip.decompress(raw)
+            elif self._compression == "ZLIB":
+                raw = zlib.decompress(raw)
+            for line in raw.splitlines():
+                yield np.asarray(line, dtype=object)
+
+    @property
+    def element_spec(self):
+        from .function import TensorSpec
+        return TensorSpec([], "string")
+
+
+def _list_files(file_pattern, shuffle=None, seed=None, name=None) -> Dataset:
+    """`Dataset.list_files`: the matching file names (shuffled unless shuffle=False, as in TF)."""
+    import glob
+    patterns = _filenames(file_pattern)
+    files = sorted({f for p in patterns for f in glob.glob(p)})
+    if not files:
+        raise ValueError(f"No files matched pattern: {', '.join(patterns)}")
+    ds = _TensorSlices(np.asarray([f.encode("utf-8") for f in files], dtype=object))
+    return ds.shuffle(len(files), seed=seed) if shuffle is None or shuffle else ds
+
+
 # ------------------------------------------------------------------------------ transformations
 
 
@@ -456,7 +533,7 @@ class _Unbatch(_Unary):
         for el in self._source._iterate(epoch):
             leaves = nest.flatten(el)
             for i in range(leaves[0].shape[0]):
-                yield _map_leaves(lambda a: a[i], el)
+                yield _map_leaves(lambda a: _row(a, i), el)
 
     def cardinality_value(self):
         return UNKNOWN_CARDINALITY

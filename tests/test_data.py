@@ -146,3 +146,21 @@ def test_tf1_graph_iterators_run_in_a_session():
             for _ in range(2):
                 sess.run(it.initializer)
                 assert sess.run(nxt)[1].tolist() == [0, 1]
+
+
+def test_file_datasets(tmp_path):
+    from fuseflow import data
+    from fuseflow.tfrecord import TFRecordWriter
+    for i in range(2):
+        with TFRecordWriter(str(tmp_path / f"r{i}.tfrecord")) as w:
+            w.write(f"rec{i}a".encode())
+            w.write(f"rec{i}b".encode())
+    (tmp_path / "t.txt").write_text("first line\nsecond\n")
+    files = data.Dataset.list_files(str(tmp_path / "*.tfrecord"), shuffle=False)
+    records = [r for r in data.TFRecordDataset(files).as_numpy_iterator()]
+    assert records == [b"rec0a", b"rec0b", b"rec1a", b"rec1b"]
+    assert data.TFRecordDataset(str(tmp_path / "r0.tfrecord")).element_spec.dtype == dt.string
+    lines = list(data.TextLineDataset(str(tmp_path / "t.txt")).as_numpy_iterator())
+    assert lines == [b"first line", b"second"]
+    shuffled = sorted(data.Dataset.list_files(str(tmp_path / "*.tfrecord"), seed=1).as_numpy_iterator())
+    assert len(shuffled) == 2
