@@ -349,3 +349,16 @@ def test_fit_class_weight_equals_sample_weight():
             from_logits=True))
         runs.append(model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, **kw).history["loss"])
     np.testing.assert_allclose(runs[0], runs[1], rtol=1e-6)
+
+
+def test_reshaping_layers():
+    x = np.arange(8, dtype=np.float32).reshape(1, 2, 2, 2)
+    up = _np(layers.UpSampling2D(2)(x))
+    assert up.shape == (1, 4, 4, 2) and up[0, :, :, 0].tolist()[1] == [0.0, 0.0, 2.0, 2.0]
+    assert layers.ZeroPadding2D(1)(x).shape.as_list() == [1, 4, 4, 2]
+    assert layers.Cropping2D(((1, 0), (0, 1)))(x).shape.as_list() == [1, 1, 1, 2]
+    np.testing.assert_allclose(_np(layers.Rescaling(0.5, offset=1.0)(x)), x * 0.5 + 1.0)
+    assert layers.RepeatVector(3)(np.ones((2, 4), np.float32)).shape.as_list() == [2, 3, 4]
+    model = keras.Sequential([layers.ZeroPadding2D(1), layers.UpSampling2D(2), layers.Cropping2D(1)])
+    model.build((None, 2, 2, 2))
+    assert model.layers[-1].output_shape == (None, 6, 6, 2) and model(x).shape.as_list() == [1, 6, 6, 2]

@@ -380,3 +380,108 @@ def add(inputs, **kwargs):
 def concatenate(inputs, axis=-1, **kwargs):
     return Concatenate(axis=axis, **kwargs)(inputs)
 
+
+
+# ------------------------------------------------------------------------------ reshaping / preprocessing
+
+
+class Rescaling(Layer):
+    """x * scale + offset."""
+
+    def __init__(self, scale, offset=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale, self.offset = scale, offset
+
+    def call(self, inputs):
+        return inputs * self.scale + self.offset
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+class RepeatVector(Layer):
+    """[batch, features] -> [batch, n, features]."""
+
+    def __init__(self, n, **kwargs):
+        super().__init__(**kwargs)
+        self.n = int(n)
+
+    def call(self, inputs):
+        return tf.tile(tf.expand_dims(inputs, 1), [1, self.n, 1])
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.n, input_shape[1])
+
+
+def _pair_of_pairs(padding, name):
+    if isinstance(padding, int):
+        return ((padding, padding), (padding, padding))
+    a, b = padding
+    a = (a, a) if isinstance(a, int) else tuple(a)
+    b = (b, b) if isinstance(b, int) else tuple(b)
+    if len(a) != 2 or len(b) != 2:
+        raise ValueError(f"{name}: expected an int, 2 ints or 2 pairs of ints, got {padding!r}")
+    return (a, b)
+
+
+class ZeroPadding2D(Layer):
+    def __init__(self, padding=(1, 1), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = _pair_of_pairs(padding, "ZeroPadding2D")
+
+    def call(self, inputs):
+        (t, b), (l, r) = self.padding
+        return tf.pad(inputs, [[0, 0], [t, b], [l, r], [0, 0]])
+
+    def compute_output_shape(self, input_shape):
+        (t, b), (l, r) = self.padding
+        h, w = input_shape[1], input_shape[2]
+        return (input_shape[0], None if h is None else h + t + b, None if w is None else w + l + r, input_shape[3])
+
+
+class Cropping2D(Layer):
+    def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.cropping = _pair_of_pairs(cropping, "Cropping2D")
+
+    def call(self, inputs):
+        (t, b), (l, r) = self.cropping
+        h, w = inputs.shape[1], inputs.shape[2]
+        return inputs[:, t:h - b, l:w - r, :]
+
+    def compute_output_shape(self, input_shape):
+        (t, b), (l, r) = self.cropping
+        h, w = input_shape[1], input_shape[2]
+        return (input_shape[0], None if h is None else h - t - b, None if w is None else w - l - r, input_shape[3])
+
+
+class UpSampling2D(Layer):
+    """Nearest-neighbour upsampling by integer factors (each pixel repeated size[0] x size[1] times)."""
+
+    def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
+        super().__init__(**kwargs)
+        if interpolation != "nearest":
+            raise ValueError(f"UpSampling2D: fuseflow supports interpolation='nearest' only, got {interpolation!r}")
+        self.size = (size, size) if isinstance(size, int) else tuple(size)
+
+    def call(self, inputs):
+        return tf.repeat(tf.repeat(inputs, self.size[0], axis=1), self.size[1], axis=2)
+
+    def compute_output_shape(self, input_shape):
+        h, w = input_shape[1], input_shape[2]
+        return (input_shape[0], None if h is None else h * self.size[0], None if w is None else w * self.size[1],
+                input_shape[3])
+
+
+class GaussianNoise(Layer):
+    def __init__(self, stddev, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.stddev, self.seed = float(stddev), seed
+
+    def call(self, inputs, training=False):
+        if training and self.stddev > 0:
+            return inputs + tf.random.normal(tf.shape(inputs), stddev=self.stddev, seed=self.seed, dtype=inputs.dtype)
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
