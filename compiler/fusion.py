@@ -34,6 +34,7 @@ class Group:
     members: list = field(default_factory=list)   # node ids in topological order
     root: Optional[int] = None       # the node whose value the kernel stores
     reason: str = ""                 # why the kernel ends where it ends
+    row: Optional[tuple] = None      # row kernels: (full shape S, number of trailing axes reduced)
 
 
 def _kind(g: Graph, n: int) -> str:
@@ -54,6 +55,15 @@ def fuse(g: Graph) -> Graph:
     def add(grp: Group, n: int):
         group_of[n] = grp.id
         grp.members.append(n)
+
+    # 0. row kernels: reductions over trailing axes whose results broadcast back (softmax)
+    for region, full_shape, trailing in _row_regions(g, order):
+        grp = new_group(anchor=min((m for m in region if _kind(g, m) == "reduce"), key=position.__getitem__))
+        for m in sorted(region, key=position.__getitem__):
+            add(grp, m)
+        grp.root = grp.members[-1]
+        grp.row = (tuple(full_shape), trailing)
+        grp.reason = "row kernel: reductions over the trailing axes and their broadcasts, one pass per phase"
 
     # 1. anchors with their epilogue chains
     for n in order:
@@ -98,6 +108,86 @@ def fuse(g: Graph) -> Graph:
             g.nodes[m]["group"] = grp.id
     g.graph["groups"] = final
     return g
+
+
+def _row_regions(g: Graph, order: list) -> list:
+    """Maximal sets of nodes computed row by row: reductions over the trailing axes T of a
+    full shape S, and elementwise ops of shape S or S-with-T-kept-as-1, where some full-shape
+    node reads a reduction's result broadcast back (x - max(x), e / sum(e)). Such a set runs
+    as one kernel with one loop over the rows and a pass over each row per phase, so the
+    row stays in cache and nothing row-sized round-trips through memory."""
+    import networkx as nx
+
+    taken: set = set()
+    regions = []
+    for r in order:
+        if r in taken or _kind(g, r) != "reduce" or get_op(g.op(r)).extra.get("arg") or not g.attrs(r)["keepdims"]:
+            continue
+        (src,) = g.operands(r)
+        full = tuple(g.value_type(src).shape)
+        axes = tuple(g.attrs(r)["axes"])
+        k = len(axes)
+        if not k or k >= len(full) or axes != tuple(range(len(full) - k, len(full))):
+            continue
+        kept = full[:-k] + (1,) * k
+        if kept == full:
+            continue
+        region = _grow_row_region(g, r, full, kept, axes, taken)
+        reductions = [m for m in region if _kind(g, m) == "reduce"]
+        broadcast_back = any(g.output_types(m)[0].shape == full and
+                             any(u in reductions or g.output_types(u)[0].shape == kept for u in nx.ancestors(g, m) & region)
+                             for m in region if _kind(g, m) == "elementwise")
+        if not broadcast_back or len(region) > MAX_KERNEL_NODES:
+            continue
+        taken |= region
+        regions.append((region, full, k))
+    return regions
+
+
+def _grow_row_region(g: Graph, start: int, full, kept, axes, taken) -> set:
+    import networkx as nx
+
+    def row_member(n) -> bool:
+        if n in taken or len(g.output_types(n)) != 1:
+            return False
+        kind = _kind(g, n)
+        shape = g.output_types(n)[0].shape
+        if kind == "elementwise":
+            return shape in (full, kept)
+        if kind == "reduce" and not get_op(g.op(n)).extra.get("arg"):
+            (src,) = g.operands(n)
+            return (g.value_type(src).shape == full and tuple(g.attrs(n)["axes"]) == axes
+                    and g.attrs(n)["keepdims"] and shape == kept)
+        return False
+
+    region = {start}
+    frontier = [start]
+    while frontier:
+        n = frontier.pop()
+        neighbours = [v.node for v in g.operands(n)] + [u for u, _ in g.users(n)]
+        for m in neighbours:
+            if m in region or not row_member(m):
+                continue
+            region.add(m)
+            frontier.append(m)
+    # Convexity: no path may leave the region and come back (that would be a cycle of kernels).
+    changed = True
+    while changed:
+        changed = False
+        outside_desc = set()
+        for n in region:
+            for u, _ in g.users(n):
+                if u not in region:
+                    outside_desc |= {u} | nx.descendants(g, u)
+        bad = region & outside_desc
+        if bad:
+            region -= bad
+            changed = True
+    # The start's own reduction must stay; drop what became disconnected from it.
+    if start not in region:
+        return set()
+    undirected = g.subgraph(region).to_undirected(as_view=True)
+    return set(nx.node_connected_component(undirected, start))
 
 
 def _epilogue_stop(g: Graph, grp: Group, cur: int, anchor_kind: str, group_of: dict) -> str:

@@ -292,7 +292,9 @@ class KernelBuilder:
         g = self.g
         anchor = grp.anchor
         kind = get_op(g.op(anchor)).kind if anchor is not None else "elementwise"
-        if kind == "matmul":
+        if grp.row is not None:
+            body = self._row_kernel()
+        elif kind == "matmul":
             body = self._matmul()
         elif kind == "reduce":
             body = self._reduce()
@@ -445,6 +447,64 @@ class KernelBuilder:
         if not shape:
             return inner([])
         return self._loop_nest(shape, inner, prefix="o")
+
+    def _row_kernel(self) -> list:
+        """One loop over rows; per row, one pass per reduction (in dependency order, each
+        reading earlier results as scalars), then one pass storing the full-shape results."""
+        g = self.g
+        full, k = self.grp.row
+        rows_shape, t_shape = full[:-k], full[-k:]
+        kept = tuple(rows_shape) + (1,) * k
+        reductions = [m for m in self.grp.members if get_op(g.op(m)).kind == "reduce"]
+        stored = self._stored_values()
+
+        def t_loops(body_for_index, kind):
+            names = [self.fresh("t") for _ in t_shape]
+            body = body_for_index([Var(n) for n in names])
+            for name, d in reversed(list(zip(names, t_shape))):
+                body = [Loop(name, dim_expr(d), body, kind)]
+            return body
+
+        def inner(row_index):
+            self.anchor_value = {}
+            stmts = []
+            for r in reductions:
+                opdef = get_op(g.op(r))
+                spec = opdef.reduction
+                dtype = g.output_types(r)[0].dtype
+                (src,) = g.operands(r)
+                acc = self.fresh("acc")
+                stmts.append(Declare(acc, Const(spec.identity(dtype), dtype)))
+
+                def accumulate(t_index, src=src, acc=acc, spec=spec, dtype=dtype):
+                    x = self.value_at(src, list(row_index) + t_index)
+                    return self._take_checks() + [Assign(acc, spec.combine(Var(acc, dtype), x))]
+                stmts += t_loops(accumulate, "reduce")
+                result = Var(acc, dtype)
+                if spec.finalize is not None:
+                    result = spec.finalize(result, dim_expr(num_elements(t_shape)), dtype)
+                res = self.fresh("res")
+                stmts.append(Let(res, result))
+                self.anchor_value[Value(r, 0)] = Var(res, dtype)
+            zeros = [Const(0, INDEX)] * k
+            for v in stored:
+                if tuple(g.value_type(v).shape) == kept:
+                    idx = list(row_index) + zeros
+                    value = self.value_at(v, idx)
+                    stmts += self._take_checks() + [Store(self.pb.value_buffer[v], _linear(idx, kept), value)]
+            full_values = [v for v in stored if tuple(g.value_type(v).shape) == tuple(full)]
+            if full_values:
+                def store_all(t_index):
+                    idx = list(row_index) + t_index
+                    out = []
+                    for v in full_values:
+                        value = self.value_at(v, idx)
+                        out += self._take_checks() + [Store(self.pb.value_buffer[v], _linear(idx, full), value)]
+                    return out
+                stmts += t_loops(store_all, "serial")
+            return stmts
+
+        return self._loop_nest(rows_shape, inner, prefix="row")
 
     def _reduce_leading_axes(self, src, in_t, out_t, axes, spec, root, out_buf) -> list:
         """Reduce over leading axes (column sums: bias gradients, batch statistics).

@@ -251,3 +251,17 @@ def test_batched_matmul_with_partially_broadcast_batch_dims():
     out1 = em.matmul(x, y, transpose_a=False, transpose_b=False)
     out2 = em.matmul(z, y, transpose_a=False, transpose_b=False)
     compile_and_compare(g, [out1, out2], [a, b, c], rtol=1e-4)
+
+
+def test_row_kernels_layernorm_and_logsumexp():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((7, 3, 33)).astype(np.float32) * 3
+    g, em, (p,) = graph_with_params((x.shape, dt.float32))
+    mean = em.reduce_mean(p, axes=(2,), keepdims=True)
+    centered = em.sub(p, mean)
+    var = em.reduce_mean(em.square(centered), axes=(2,), keepdims=True)
+    normed = em.mul(centered, em.rsqrt(em.add(var, em.scalar_like(1e-5, var))))
+    m = em.reduce_max(p, axes=(1, 2), keepdims=True)
+    lse = em.add(em.log(em.reduce_sum(em.exp(em.sub(p, m)), axes=(1, 2), keepdims=True)), m)
+    compiled, _ = compile_and_compare(g, [normed, var, em.sub(p, lse)], [x], rtol=1e-4, atol=1e-5)
+    assert compiled.num_kernels == 2

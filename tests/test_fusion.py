@@ -58,12 +58,31 @@ def test_reduction_with_prologue_and_epilogue():
     check_kernels(g, [y], 1)
 
 
-def test_reduction_broadcast_back_starts_a_new_kernel():
+def test_reduction_broadcast_back_over_leading_axis_starts_a_new_kernel():
     g, em, (x,) = make((32, 100))
-    m = em.reduce_max(x, axes=(1,), keepdims=True)
+    m = em.reduce_max(x, axes=(0,), keepdims=True)
     y = em.sub(x, m)
     fg, prog = check_kernels(g, [y], 2)
     assert "broadcasts the result" in prog.kernels[0].reason
+
+
+def test_softmax_is_one_row_kernel():
+    g, em, (x,) = make((32, 100))
+    m = em.reduce_max(x, axes=(1,), keepdims=True)
+    e = em.exp(em.sub(x, m))
+    y = em.div(e, em.reduce_sum(e, axes=(1,), keepdims=True))
+    fg, prog = check_kernels(g, [y], 1)
+    assert "row kernel" in prog.kernels[0].reason
+    assert not [b for b in prog.buffers.values() if b.role == "temp"]
+
+
+def test_row_kernel_stores_row_statistics_and_full_results():
+    g, em, (x,) = make((8, 6, 5))
+    mean = em.reduce_mean(x, axes=(2,), keepdims=True)
+    centered = em.sub(x, mean)
+    var = em.reduce_mean(em.square(centered), axes=(2,), keepdims=True)
+    y = em.mul(centered, em.rsqrt(em.add(var, em.scalar_like(1e-5, var))))
+    fg, prog = check_kernels(g, [y, var], 1)
 
 
 def test_matmul_epilogue_fuses_bias_and_activation():
@@ -156,9 +175,9 @@ def _walk(stmts):
 def test_buffer_planning_reuses_dead_temps():
     from fuseflow.compiler.buffer_planning import plan_buffers
     g, em, (x,) = make((64, 64))
-    a = em.reduce_sum(em.exp(x), axes=(1,), keepdims=True)      # temp 1 (kernel 0)
+    a = em.reduce_sum(em.exp(x), axes=(0,), keepdims=True)      # temp 1 (kernel 0)
     b = em.sub(x, a)                                             # reads temp 1 -> temp 2 (kernel 1)
-    c = em.reduce_max(b, axes=(1,), keepdims=True)               # temp 3 (kernel 2): temp 1 is dead
+    c = em.reduce_max(b, axes=(0,), keepdims=True)               # temp 3 (kernel 2): temp 1 is dead
     d = em.mul(b, c)
     g, prog = schedule(g, [em.reduce_sum(em.exp(em.sub(em.exp(d), b)), axes=(0, 1), keepdims=False)])
     before = [n for n, bf in prog.buffers.items() if bf.role == "temp"]
