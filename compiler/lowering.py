@@ -75,8 +75,9 @@ class _IndexCtx:
         self.out_types = g.output_types(node)
         self.attrs = g.attrs(node)
         # Ops like concat and pad select between reads; both arms of a select are evaluated,
-        # so their indices are clamped into range. Pure index maps need no clamp.
-        self._clamp = g.op(node) not in IN_RANGE_INDEX_OPS
+        # so their indices are clamped into range. Pure index maps, and ops that clamp their own
+        # reads (extra["index_in_range"]), need no clamp.
+        self._clamp = g.op(node) not in IN_RANGE_INDEX_OPS and not get_op(g.op(node)).extra.get("index_in_range")
 
     def input(self, slot: int, index) -> Expr:
         index = list(index)
