@@ -22,6 +22,7 @@ from .ops.registry import get_op
 from .shapes import SymDim, is_static, num_elements, shape_symbols
 
 INLINE_CONSTANT_ELEMENTS = 1
+SMALL_MATMUL_WORK = 1 << 14   # batch*m*n*k at or below which a matmul is plain loops
 COLUMN_BLOCK = 512   # columns per thread block in leading-axis reductions (fits L1 with a row)
 
 
@@ -569,6 +570,10 @@ class KernelBuilder:
         sab = self._batch_stride(ta, batch_shape, anchor)
         sbb = self._batch_stride(tb, batch_shape, anchor)
         batch = dim_expr(num_elements(batch_shape))
+        work = num_elements(tuple(batch_shape) + (m, n, k))
+        if isinstance(work, int) and work <= SMALL_MATMUL_WORK:
+            return self._small_matmul(a_buf, b_buf, out_buf, batch_shape, m, n, k, (sab, sam, sak), (sbb, sbk, sbn),
+                                      out_t.dtype, root)
         epilogue = None
         if self.grp.root != anchor:
             bvar, mvar, nvar = Var("b"), Var("m"), Var("n")
@@ -579,6 +584,30 @@ class KernelBuilder:
                 raise LoweringError(f"{g.describe(anchor)}: bounds-checked reads in a matmul epilogue")
         return [MatmulTemplate(a_buf, b_buf, out_buf, batch, dim_expr(m), dim_expr(n), dim_expr(k),
                                (sab, sam, sak), (sbb, sbk, sbn), out_t.dtype, epilogue)]
+
+    def _small_matmul(self, a_buf, b_buf, out_buf, batch_shape, m, n, k, a_strides, b_strides, dtype, root) -> list:
+        """Plain loops for tiny matmuls (RNN cells, small dense layers): no packing, the
+        epilogue inline, and a few lines of IR instead of a blocked kernel."""
+        bm, j, r = self.fresh("bm"), self.fresh("n"), self.fresh("k")
+        rows = Var(bm)
+        bvar = Binary("floordiv", rows, dim_expr(m)) if batch_shape else Const(0, INDEX)
+        mvar = Binary("mod", rows, dim_expr(m)) if batch_shape else rows
+        (sab, sam, sak), (sbb, sbk, sbn) = a_strides, b_strides
+        a_at = Load(a_buf, bvar * sab + mvar * sam + Var(r) * sak, dtype)
+        b_at = Load(b_buf, bvar * sbb + Var(r) * sbk + Var(j) * sbn, dtype)
+        acc = self.fresh("acc")
+        res = self.fresh("res")
+        self.anchor_value = {Value(self.grp.anchor, 0): Var(res, dtype)}
+        b_index = _unravel(bvar, batch_shape) if batch_shape else []
+        out_index = b_index + [mvar, Var(j)]
+        value = self.value_at(root, out_index)
+        inner = [Declare(acc, Const(0, dtype)),
+                 Loop(r, dim_expr(k), [Assign(acc, Binary("add", Var(acc, dtype), Binary("mul", a_at, b_at)))],
+                      "reduce"),
+                 Let(res, Var(acc, dtype))] + self._take_checks() + \
+            [Store(out_buf, _linear(out_index, self.g.value_type(root).shape), value)]
+        rows_extent = dim_expr(num_elements(tuple(batch_shape) + (m,)))
+        return [Loop(bm, rows_extent, [Loop(j, dim_expr(n), inner, "serial")], "parallel")]
 
     def _batch_stride(self, t, batch_shape, anchor) -> Expr:
         own = t.shape[:-2]

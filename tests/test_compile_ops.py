@@ -152,6 +152,22 @@ def test_matmul(m, k, n, ta, tb, dtype, seed):
     compile_and_compare(g, [em.matmul(x, y, transpose_a=ta, transpose_b=tb)], [a, b], rtol=1e-4 if dtype == dt.float32 else None)
 
 
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
+def test_blocked_matmul_with_fused_epilogue(ta, tb):
+    rng = np.random.default_rng(7)
+    m, k, n = 70, 45, 33          # above the small-matmul threshold: the blocked kernel
+    a_shape = (k, m) if ta else (m, k)
+    b_shape = (n, k) if tb else (k, n)
+    a = rng.standard_normal(a_shape).astype(np.float32)
+    b = rng.standard_normal(b_shape).astype(np.float32)
+    bias = rng.standard_normal(n).astype(np.float32)
+    g, em, (x, y, z) = graph_with_params((a_shape, dt.float32), (b_shape, dt.float32), ((n,), dt.float32))
+    out = em.relu(em.add(em.matmul(x, y, transpose_a=ta, transpose_b=tb), z))
+    compiled, _ = compile_and_compare(g, [out], [a, b, bias], rtol=1e-4, atol=1e-5)
+    from fuseflow.compiler.loopir import MatmulTemplate
+    assert any(isinstance(st, MatmulTemplate) for kern in compiled.program.kernels for st in kern.body)
+
+
 def test_batched_matmul_with_broadcast_batch():
     rng = np.random.default_rng(3)
     a = rng.standard_normal((3, 4, 5)).astype(np.float32)

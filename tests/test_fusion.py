@@ -86,11 +86,18 @@ def test_row_kernel_stores_row_statistics_and_full_results():
 
 
 def test_matmul_epilogue_fuses_bias_and_activation():
-    g, em, (x, w, b) = make((4, 3), (3, 5), (5,))
+    g, em, (x, w, b) = make((64, 48), (48, 32), (32,))
     y = em.relu(em.add(em.matmul(x, w, transpose_a=False, transpose_b=False), b))
     _, prog = check_kernels(g, [y], 1)
     (mm,) = prog.kernels[0].body
     assert isinstance(mm, MatmulTemplate) and mm.epilogue is not None
+
+
+def test_tiny_matmul_is_plain_loops_with_its_epilogue():
+    g, em, (x, w, b) = make((5, 4), (4, 4), (4,))
+    y = em.tanh(em.add(em.matmul(x, w, transpose_a=False, transpose_b=False), b))
+    _, prog = check_kernels(g, [y], 1)
+    assert not any(isinstance(s, MatmulTemplate) for s in _walk(prog.kernels[0].body))
 
 
 def test_matmul_operand_producer_is_materialized():
