@@ -139,3 +139,14 @@ def test_logsumexp_and_cross_entropy():
     run([labels.shape, x.shape], lambda em, l, p: em.softmax_cross_entropy_with_logits(l, p), [labels, x])
     sparse = np.array([1, 0, 9, 3, 3, 2], np.int32)
     run([sparse.shape, x.shape], lambda em, l, p: em.sparse_softmax_cross_entropy_with_logits(l, p), [sparse, x])
+
+
+def test_sparse_cross_entropy_rejects_out_of_range_labels():
+    from fuseflow.compiler.driver import compile_graph
+    x = rand(3, 4)
+    g, em, (l, p) = graph_with_params(((3,), dt.int32), (x.shape, F32))
+    g.graph["outputs"] = [em.sparse_softmax_cross_entropy_with_logits(l, p)]
+    compiled = compile_graph(g)
+    compiled(np.array([0, 3, 1], np.int32), x)
+    with pytest.raises(Exception, match="outside the valid range"):
+        compiled(np.array([0, 4, 1], np.int32), x)

@@ -209,13 +209,17 @@ def _sparse_xent_ref(arrays, attrs):
 
 
 def _sparse_xent_decompose(em, inputs, attrs):
-    """lse - logits[label]: gradient softmax - one_hot(label), as TF. The gather checks the
-    labels (TF's CPU kernel raises for labels outside [0, classes))."""
+    """lse - sum(one_hot(label) * logits): gradient softmax - one_hot(label), as TF, and
+    elementwise (it fuses; a gather's gradient would be a scatter kernel). The one_hot checks
+    the labels (TF's CPU kernel raises for labels outside [0, classes))."""
     labels, x = inputs
-    r = em.type(x).rank
+    t = em.type(x)
+    r = t.rank
     s = _shifted(em, x, (r - 1,))
     lse = em.log(em.reduce_sum(em.exp(s), axes=(r - 1,), keepdims=False))
-    return [em.sub(lse, em.gather(s, labels, axis=r - 1, batch_dims=r - 1))]
+    hot = em.one_hot(labels, depth=t.shape[-1], dtype=t.dtype, check_range=True)
+    picked = em.reduce_sum(em.mul(hot, s), axes=(r - 1,), keepdims=False)
+    return [em.sub(lse, picked)]
 
 
 composite("sparse_softmax_cross_entropy_with_logits", _sparse_xent_infer, _sparse_xent_ref,

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import dtypes as dt
 from ..ir import TensorType
-from ..loopir import INDEX, Binary, Cast, Const, ErrorIf, If, Let, Load, Loop, Select, Store, Var
+from ..loopir import INDEX, Binary, Cast, Const, ErrorIf, If, Let, Load, Loop, Select, Store, Var, dim_expr
 from ..shapes import Dim, format_shape, normalize_axis
 from .index_util import IN_RANGE, clamp_to_dim, flat_index, idx, product, shape_str, static_eq
 from .registry import OpDef, OpError, register
@@ -324,6 +324,10 @@ def _one_hot_dtype(attrs):
 def _one_hot_ref(arrays, attrs):
     ind = arrays[0].astype(np.int64)
     axis, _ = _one_hot_layout(TensorType(ind.shape, dt.int64), attrs)
+    if attrs.get("check_range", False) and np.any((ind < 0) | (ind >= int(attrs["depth"]))):
+        bad = ind[(ind < 0) | (ind >= int(attrs["depth"]))].flat[0]
+        raise ValueError(f"received a label value of {bad} which is outside the valid range of "
+                         f"[0, {attrs['depth']})")
     d = _one_hot_dtype(attrs)
     hit = np.expand_dims(ind, axis) == np.arange(int(attrs["depth"])).reshape(
         (-1,) + (1,) * (ind.ndim - axis))
@@ -337,6 +341,10 @@ def _one_hot_index(ctx, out_index):
     d = ctx.out_type.dtype
     k = out_index[axis]
     ind = Cast(ctx.input(0, out_index[:axis] + out_index[axis + 1:]), INDEX)
+    if ctx.attrs.get("check_range", False):
+        depth = dim_expr(ctx.attrs["depth"])
+        ctx.check(Binary("or", Binary("lt", ind, Const(0, INDEX)), Binary("ge", ind, depth)),
+                  f"an index is outside the valid range [0, {ctx.attrs['depth']})")
     on, off = ctx.attrs.get("on_value", 1), ctx.attrs.get("off_value", 0)
     return Select(Binary("eq", ind, k), Const(_scalar(on, d), d), Const(_scalar(off, d), d))
 
@@ -349,7 +357,8 @@ register(OpDef("one_hot", "injective",
                lambda types, attrs: [TensorType(_one_hot_layout(types[0], attrs)[1], _one_hot_dtype(attrs))],
                _one_hot_ref, arity=1, index=_one_hot_index, differentiable=False,
                doc="on_value where the index equals the position along `axis`, else off_value (indices "
-                   "outside [0, depth) give all off_value). attrs: depth, on_value, off_value, axis=-1, dtype.",
+                   "outside [0, depth) give all off_value, or an error with check_range=True). attrs: depth, "
+                   "on_value, off_value, axis=-1, dtype, check_range=False.",
                extra=IN_RANGE))
 
 
