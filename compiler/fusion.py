@@ -41,7 +41,37 @@ def _kind(g: Graph, n: int) -> str:
     return get_op(g.op(n)).kind
 
 
+MAX_DUPLICATES = 4
+
+
+def duplicate_cheap_producers(g: Graph) -> Graph:
+    """Give each consumer of a cheap index map or cheap elementwise op its own copy.
+
+    A reshape or `x + b` read by three kernels would otherwise be stored once and loaded
+    three times; recomputing it inline in each consumer costs a few instructions and saves
+    a kernel and a round trip through memory (unrolled RNNs are full of these)."""
+    for n in reversed(g.topo()):
+        d = g.nodes[n]
+        opdef = get_op(d["op"])
+        if opdef.kind not in ("elementwise", "injective") or not opdef.cheap or opdef.stateful:
+            continue
+        if len(d["outputs"]) != 1 or g.is_output(n):
+            continue
+        users = g.users(n)
+        consumers = sorted({u for u, _ in users})
+        if not 2 <= len(consumers) <= MAX_DUPLICATES:
+            continue
+        operands = g.operands(n)
+        for u in consumers[1:]:
+            clone = g.add_op(d["op"], operands, d["attrs"], name=d["name"], loc=d.get("loc"), outputs=d["outputs"])
+            for user, slot in users:
+                if user == u:
+                    g.set_operand(u, slot, Value(clone, 0))
+    return g
+
+
 def fuse(g: Graph) -> Graph:
+    g = duplicate_cheap_producers(g)
     order = g.topo()
     position = {n: i for i, n in enumerate(order)}
     group_of: dict = {}
@@ -202,11 +232,12 @@ def _epilogue_stop(g: Graph, grp: Group, cur: int, anchor_kind: str, group_of: d
     if len(users) != 1:
         return f"result has {len(users)} consumers" if users else "result is unused"
     user = users[0][0]
-    if _kind(g, user) != "elementwise":
+    reshape_ok = anchor_kind == "reduce" and g.op(user) == "reshape"  # same element order: a view
+    if _kind(g, user) != "elementwise" and not reshape_ok:
         return f"consumer {g.nodes[user]['name']} is {_kind(g, user)}"
     if user in group_of:
         return "consumer already fused elsewhere"
-    if g.output_types(user)[0].shape != g.output_types(cur)[0].shape:
+    if g.output_types(user)[0].shape != g.output_types(cur)[0].shape and not reshape_ok:
         return "consumer broadcasts the result to a new shape"
     if anchor_kind == "matmul" and g.output_types(user)[0].dtype != g.output_types(cur)[0].dtype:
         return "consumer changes the dtype (a matmul epilogue keeps the output dtype)"

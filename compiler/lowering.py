@@ -401,7 +401,13 @@ class KernelBuilder:
                 and g.value_type(root).dtype == out_t.dtype):
             return self._reduce_leading_axes(src, in_t, out_t, axes, spec, root, out_buf)
 
-        def inner(out_index):
+        root_shape = tuple(g.value_type(root).shape)
+        anchor_shape = tuple(out_t.shape)
+
+        def inner(root_index):
+            # a reshape in the epilogue keeps the element order: map the stored index back
+            out_index = root_index if root_shape == anchor_shape else \
+                _unravel(_linear(root_index, root_shape), anchor_shape)
             acc = self.fresh("acc")
             red_names = [self.fresh("r") for _ in axes]
             in_index, k = [], 0
@@ -441,9 +447,9 @@ class KernelBuilder:
                     result = spec.finalize(result, count, out_t.dtype)
             res_name = self.fresh("res")
             self.anchor_value = {Value(anchor, 0): Var(res_name, out_t.dtype)}
-            value = self.value_at(root, out_index)
+            value = self.value_at(root, root_index)
             return init + loops + [Let(res_name, result)] + self._take_checks() + \
-                [Store(out_buf, _linear(out_index, g.value_type(root).shape), value)]
+                [Store(out_buf, _linear(root_index, root_shape), value)]
 
         shape = g.value_type(root).shape
         if not shape:

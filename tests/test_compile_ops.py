@@ -281,3 +281,12 @@ def test_row_kernels_layernorm_and_logsumexp():
     lse = em.add(em.log(em.reduce_sum(em.exp(em.sub(p, m)), axes=(1, 2), keepdims=True)), m)
     compiled, _ = compile_and_compare(g, [normed, var, em.sub(p, lse)], [x], rtol=1e-4, atol=1e-5)
     assert compiled.num_kernels == 2
+
+
+def test_reduction_epilogue_through_reshape():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((6, 4, 5)).astype(np.float32)
+    g, em, (p,) = graph_with_params((x.shape, dt.float32))
+    s = em.reshape(em.reduce_sum(p, axes=(2,), keepdims=False), shape=(3, 8))
+    m = em.reshape(em.reduce_mean(p, axes=(0,), keepdims=True), shape=(20,))
+    compile_and_compare(g, [em.tanh(s), em.exp(m)], [x], rtol=1e-4)

@@ -182,9 +182,9 @@ def _walk(stmts):
 def test_buffer_planning_reuses_dead_temps():
     from fuseflow.compiler.buffer_planning import plan_buffers
     g, em, (x,) = make((64, 64))
-    a = em.reduce_sum(em.exp(x), axes=(0,), keepdims=True)      # temp 1 (kernel 0)
-    b = em.sub(x, a)                                             # reads temp 1 -> temp 2 (kernel 1)
-    c = em.reduce_max(b, axes=(0,), keepdims=True)               # temp 3 (kernel 2): temp 1 is dead
+    a = em.reduce_sum(em.exp(x), axes=(0,), keepdims=True)      # t_a (1,64), kernel 0
+    b = em.exp(em.sub(x, a))                                     # t_b (64,64): expensive, 2 users
+    c = em.reduce_max(b, axes=(0,), keepdims=True)               # t_c (1,64): t_a is dead by now
     d = em.mul(b, c)
     g, prog = schedule(g, [em.reduce_sum(em.exp(em.sub(em.exp(d), b)), axes=(0, 1), keepdims=False)])
     before = [n for n, bf in prog.buffers.items() if bf.role == "temp"]
@@ -194,3 +194,18 @@ def test_buffer_planning_reuses_dead_temps():
     # every kernel still reads only buffers that exist
     for k in planned.kernels:
         assert set(k.reads) | set(k.writes) <= set(planned.buffers)
+
+
+def test_cheap_producer_read_by_several_kernels_is_recomputed_in_each():
+    g, em, (x, w) = make((8, 16), (16, 16))
+    r = em.reshape(em.add(x, em.constant(np.float32(1))), shape=(16, 8))   # cheap: index map + add
+    a = em.reduce_sum(r, axes=(0,), keepdims=False)
+    b = em.reduce_max(r, axes=(0,), keepdims=False)
+    fg, prog = check_kernels(g, [a, b], 2)
+    assert not [bf for bf in prog.buffers.values() if bf.role == "temp"]
+
+
+def test_reshape_after_reduction_joins_its_epilogue():
+    g, em, (x,) = make((8, 16))
+    s = em.reshape(em.reduce_sum(x, axes=(1,), keepdims=False), shape=(2, 4))
+    check_kernels(g, [em.mul(s, em.constant(np.float32(3)))], 1)
