@@ -15,7 +15,8 @@ from __future__ import annotations
 from .. import dtypes as dt
 from .. import loopir as L
 from ..shapes import SymDim
-from .irtext import const_literal, float_literal, ltype, mtype
+from .irtext import const_literal, ltype, mtype
+from .scalar_ops import binary, cast, unary
 from .target import CodegenError
 
 DEFAULT_FLAGS = "nsz arcp contract afn"
@@ -127,7 +128,9 @@ class KernelGen:
         self.memo = [{}]              # layers of Expr -> SSA value
         self.scope = [{}]             # layers of let/loop var name -> SSA value
         self.declared = {}            # accumulator name -> (alloca, dtype)
-        self._deps = {}
+        self._deps = {}               # key -> buffers/variables the value depends on
+        self._ids = {}                # id(expr) -> (expr, key)
+        self._intern = {}             # structure -> key
         self.extra_functions = []     # epilogues etc.
         program = ctx.program
         reads, writes = kernel_buffers(kernel)
@@ -173,8 +176,38 @@ class KernelGen:
         return self.emit(f"call{fl} {ret} @{name}({', '.join(args)})")
 
     # ------------------------------------------------------------------ memo / scopes
+    def key(self, e) -> int:
+        """A small int equal for structurally equal expressions. Computed once per object (the
+        dataclasses' own hash recurses through the whole tree on every call, which is
+        exponential on DAGs)."""
+        hit = self._ids.get(id(e))
+        if hit is not None:
+            return hit[1]
+        if isinstance(e, L.Const):
+            struct = ("c", const_literal(e.value, e.dtype), ltype(e.dtype))
+        elif isinstance(e, L.Var):
+            struct = ("v", e.name, e.dtype.name)
+        elif isinstance(e, L.SizeOf):
+            struct = ("s", str(e.dim))
+        elif isinstance(e, L.Load):
+            struct = ("l", e.buffer, self.key(e.index), e.dtype.name)
+        elif isinstance(e, L.Unary):
+            struct = ("u", e.op, self.key(e.x), e.dtype.name)
+        elif isinstance(e, L.Binary):
+            struct = ("b", e.op, self.key(e.a), self.key(e.b), e.dtype.name)
+        elif isinstance(e, L.Select):
+            struct = ("?", self.key(e.cond), self.key(e.a), self.key(e.b), e.dtype.name)
+        elif isinstance(e, L.Cast):
+            struct = ("t", self.key(e.x), e.dtype.name)
+        else:
+            struct = ("o", id(e))
+        k = self._intern.setdefault(struct, len(self._intern))
+        self._ids[id(e)] = (e, k)  # holding e keeps its id from being reused
+        return k
+
     def deps(self, e) -> frozenset:
-        d = self._deps.get(e)
+        k = self.key(e)
+        d = self._deps.get(k)
         if d is None:
             if isinstance(e, L.Load):
                 d = frozenset({"buf:" + e.buffer}) | self.deps(e.index)
@@ -188,15 +221,16 @@ class KernelGen:
                 d = self.deps(e.cond) | self.deps(e.a) | self.deps(e.b)
             else:
                 d = frozenset()
-            self._deps[e] = d
+            self._deps[k] = d
         return d
 
     def invalidate(self, keys) -> None:
         keys = set(keys)
+        deps = self._deps
         for layer in self.memo:
-            dead = [e for e in layer if self.deps(e) & keys]
-            for e in dead:
-                del layer[e]
+            dead = [k for k in layer if deps[k] & keys]
+            for k in dead:
+                del layer[k]
 
     def push(self):
         self.memo.append({})
@@ -260,12 +294,14 @@ class KernelGen:
         """SSA value (or literal) of an expression, in its register type."""
         if isinstance(e, L.Const):
             return const_literal(e.value, e.dtype)
+        k = self.key(e)
         for layer in reversed(self.memo):
-            v = layer.get(e)
+            v = layer.get(k)
             if v is not None:
                 return v
         v = self._ev(e)
-        self.memo[-1][e] = v
+        self.deps(e)
+        self.memo[-1][k] = v
         return v
 
     def _ev(self, e) -> str:
@@ -283,15 +319,12 @@ class KernelGen:
             c, a, b = self.ev(e.cond), self.ev(e.a), self.ev(e.b)
             return self.emit(f"select i1 {c}, {ltype(e.dtype)} {a}, {ltype(e.dtype)} {b}")
         if isinstance(e, L.Unary):
-            from .scalar_ops import unary
             return unary(self, e.op, self.ev(e.x), e.x.dtype, e.dtype)
         if isinstance(e, L.Binary):
-            from .scalar_ops import binary
             return binary(self, e.op, self.ev(e.a), self.ev(e.b), e.a.dtype, self.flags)
         raise CodegenError(f"kernel {self.kernel.name}: cannot generate code for expression {e!r}")
 
     def cast_value(self, v: str, src, dst) -> str:
-        from .scalar_ops import cast
         return cast(self, v, src, dst)
 
     # ------------------------------------------------------------------ statements
@@ -352,7 +385,6 @@ class KernelGen:
         e = s.value
         if (self.in_reduce and isinstance(e, L.Binary) and e.op in REDUCTION_OPS and d.is_floating
                 and self.flags and L.Var(s.var, d) in (e.a, e.b)):
-            from .scalar_ops import binary
             return binary(self, e.op, self.ev(e.a), self.ev(e.b), e.a.dtype, self.flags + " reassoc")
         return self.ev(e)
 
