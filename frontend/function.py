@@ -706,13 +706,25 @@ class Function:
                 else:
                     leaves.append(x)
             targs, tkwargs = nest.pack_sequence_as((list(args), kwargs), leaves)
-            outputs = self._python_function(*targs, **tkwargs)
+            try:
+                outputs = self._python_function(*targs, **tkwargs)
+            except TypeError as e:
+                if not _is_tensor_bool_error(e):
+                    raise
+                return self._eager_fallback(e)
             outputs = _outputs_to_tensors(outputs, g)
         g.structured_outputs = outputs
         from . import function_state
         function_state.after_trace(g)
         concrete = ConcreteFunction(g, self._name, specs_out, shared_batch_dim=self._shared_batch_dim)
         return concrete
+
+    def _eager_fallback(self, error) -> "EagerFallback":
+        msg = (f"fuseflow.function '{self._name}' branches on a tensor's value in Python ({error}); fuseflow "
+               f"has no AutoGraph, so calls with this signature run op by op. Use tf.cond / tf.where / "
+               f"tf.while_loop to compile them.")
+        warnings.warn(msg, RuntimeWarning, stacklevel=4)
+        return EagerFallback(self._name, str(error))
 
     def _arg_names(self, n_args, kwargs) -> list:
         """One name per flat leaf, from the Python parameter names (TF names placeholders after them)."""
@@ -728,6 +740,8 @@ class Function:
             # Inside another trace or a TF1 graph: inline the Python function (same semantics).
             return self._python_function(*args, **kwargs)
         concrete, flat = self._prepare(args, kwargs)
+        if isinstance(concrete, EagerFallback):
+            return self._python_function(*args, **kwargs)
         arrays = [np.asarray(_leaf_array(x, t.dtype), order="C")
                   for x, t in zip((x for x in flat if _is_tensor_leaf(x)), concrete.graph.inputs)]
         return concrete._pack_outputs(concrete._call_arrays(arrays))
@@ -735,13 +749,30 @@ class Function:
     def get_concrete_function(self, *args, **kwargs) -> ConcreteFunction:
         if not args and not kwargs and self._input_signature is not None:
             args = tuple(self._input_signature)
-        return self._prepare(args, kwargs)[0]
+        concrete = self._prepare(args, kwargs)[0]
+        if isinstance(concrete, EagerFallback):
+            raise TypeError(f"fuseflow.function '{self._name}' cannot be traced for these arguments: "
+                            f"{concrete.reason}. Use tf.cond / tf.where / tf.while_loop instead of Python "
+                            f"control flow on tensor values.")
+        return concrete
 
     def lower(self, *args, **kwargs) -> Lowered:
         return Lowered(self.get_concrete_function(*args, **kwargs))
 
     def __repr__(self):
         return f"<fuseflow.function {self._name}>"
+
+
+class EagerFallback:
+    """Stands in for a ConcreteFunction when the Python function branches on tensor values."""
+
+    def __init__(self, name: str, reason: str):
+        self.name = name
+        self.reason = reason
+
+
+def _is_tensor_bool_error(e: TypeError) -> bool:
+    return "as a Python `bool`" in str(e)
 
 
 def _eager() -> bool:

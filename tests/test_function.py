@@ -179,3 +179,18 @@ def test_tensor_spec_basics():
     assert not s.is_compatible_with(TensorSpec([5, 4], dt.float32))
     assert s == TensorSpec([None, 3], dt.float32, name="x")
     assert "TensorSpec(shape=(None, 3)" in repr(s)
+
+
+def test_python_branch_on_tensor_value_falls_back_to_eager_with_a_warning():
+    @function
+    def relu_sum(x):
+        total = M.reduce_sum(x)
+        if total > 0:                       # needs AutoGraph in TF; fuseflow runs this signature eagerly
+            return total
+        return total * 0.0
+
+    with pytest.warns(RuntimeWarning, match="branches on a tensor"):
+        assert float(relu_sum(np.array([1.0, 2.0], np.float32))) == 3.0
+    assert float(relu_sum(np.array([-1.0, -2.0], np.float32))) == 0.0
+    with pytest.raises(TypeError, match="cannot be traced"):
+        relu_sum.get_concrete_function(np.array([1.0, 2.0], np.float32))
