@@ -62,7 +62,11 @@ def duplicate_cheap_producers(g: Graph) -> Graph:
         if not 2 <= len(consumers) <= MAX_DUPLICATES:
             continue
         operands = g.operands(n)
-        for u in consumers[1:]:
+        # consumers that read operands from memory (matmul, opaque) share the original, which
+        # is materialized anyway; every other consumer gets its own inline copy
+        in_memory = [u for u in consumers if _kind(g, u) in ("matmul", "opaque")]
+        inline = [u for u in consumers if u not in in_memory]
+        for u in (inline if in_memory else inline[1:]):
             clone = g.add_op(d["op"], operands, d["attrs"], name=d["name"], loc=d.get("loc"), outputs=d["outputs"])
             for user, slot in users:
                 if user == u:
