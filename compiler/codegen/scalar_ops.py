@@ -33,7 +33,7 @@ def unary(g, op: str, x: str, d, out_d) -> str:
     t = ltype(d)
     fl = _fl(g.flags)
     if d.is_floating:
-        if op in _MATH_VIA_LIB:
+        if op in _MATH_VIA_LIB and op not in _BINARY_MATH:
             return _math_call(g, op, [x], d, out_d)
         if op == "neg":
             return g.emit(f"fneg{fl} {t} {x}")
@@ -92,13 +92,13 @@ def unary(g, op: str, x: str, d, out_d) -> str:
             return "false"
         if op == "isfinite":
             return "true"
-        if op in _MATH_VIA_LIB or op in ("sqrt", "rsqrt", "reciprocal"):
+        if op in _MATH_VIA_LIB and op not in _BINARY_MATH or op in ("sqrt", "rsqrt", "reciprocal"):
             raise CodegenError(f"unary {op} is not defined for integer dtype {d.name}: cast to float first")
     raise CodegenError(f"unsupported unary op {op!r} on {d.name}")
 
 
-_MATH_VIA_LIB = frozenset({"exp", "expm1", "log", "log1p", "tanh", "sigmoid", "erf", "sin", "cos",
-                           "pow", "atan2"})
+_BINARY_MATH = frozenset({"pow", "atan2"})
+_MATH_VIA_LIB = frozenset({"exp", "expm1", "log", "log1p", "tanh", "sigmoid", "erf", "sin", "cos"}) | _BINARY_MATH
 
 
 def _math_call(g, op: str, args: list, d, out_d) -> str:
