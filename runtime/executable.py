@@ -169,7 +169,7 @@ class Executable:
             if type(a) is not np.ndarray or a.dtype is not dtypes[i] and a.dtype != dtypes[i]:
                 arrs[i] = a = self._convert(i, a)
             if not a.flags.c_contiguous or not a.flags.aligned:
-                arrs[i] = np.ascontiguousarray(a)
+                arrs[i] = a.copy(order="C")  # a fresh copy is both contiguous and aligned
         key = tuple([a.shape for a in arrs])
         plans = getattr(self._tls, "plans", None)
         if plans is None:

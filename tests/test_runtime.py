@@ -224,3 +224,10 @@ def test_out_arrays_are_filled_in_place(exe):
     assert res[0] is dst and dst.tolist() == [[11, 12, 13]] * 2
     with pytest.raises(ValueError, match=r"out\[0\] must be a writable C-contiguous float32\[2, 3\]"):
         exe(x, W, K, out=[np.zeros((3, 2), np.float32)])
+
+
+def test_unaligned_input_is_copied(exe):
+    raw = np.zeros(3 * 4 + 1, np.uint8)
+    x = np.frombuffer(raw.data, dtype=np.float32, count=3, offset=1).reshape(1, 3)
+    assert not x.flags.aligned
+    np.testing.assert_array_equal(exe(x, W, K)[0], [[10, 10, 10]])
