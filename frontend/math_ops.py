@@ -1039,3 +1039,120 @@ lin_space = linspace
 
 def linspace_v1(start, stop, num, name=None):
     return linspace(start, stop, num, name=name)
+
+
+# ============================================================================ sorting
+def _sorted_along_last(x, descending: bool, k: int):
+    """(values, int32 indices) of the first k elements of x sorted along its last axis.
+
+    Sorting by ranking: rank_i = #{j: x_j before x_i} (ties: the lower index first, as TF's
+    top_k), then output p takes the element whose rank is p. Both steps are a comparison over a
+    broadcast [.., n, n] index map followed by a reduction, so they fuse and never materialize."""
+    from .array_ops import expand_dims as _expand
+    n = x.shape[-1]
+    xi, xj = _expand(x, -1), _expand(x, -2)
+    j_before_i = _constant(np.arange(n)[None, :] < np.arange(n)[:, None], dt.bool_, None, "tie_break", True)
+    ahead = greater(xj, xi) if descending else less(xj, xi)
+    before = logical_or(ahead, logical_and(equal(xj, xi), j_before_i))
+    rank = reduce_sum(cast(before, dt.int32), axis=-1)                      # [.., n]: position of x_i
+    is_at = equal(_expand(rank, -1), _constant(np.arange(k, dtype=np.int32), dt.int32, None, "positions", True))
+    zero = _scalar_const(0, x.dtype)
+    values = reduce_sum(apply_op("select", [is_at, _expand(x, -1), zero], {}), axis=-2)
+    index = _constant(np.arange(n, dtype=np.int32).reshape(n, 1), dt.int32, None, "index", True)
+    indices = reduce_sum(apply_op("select", [is_at, index, _scalar_const(0, dt.int32)], {}), axis=-2)
+    return values, indices
+
+
+def _sort_prepare(values, axis, op):
+    t = _to_tensor(values)
+    _check_dtype(op, t, "numeric", "values")
+    r = t.shape.rank
+    if r is None or r == 0:
+        raise ValueError(f"{op}: input must have known rank >= 1, got shape {t.shape}")
+    a = normalize_axis(axis, r, op)
+    if t.shape[a] is None:
+        raise ValueError(f"{op}: the size of the sorted axis must be known (shape {t.shape})")
+    perm = [i for i in builtins.range(r) if i != a] + [a]
+    return t, a, perm, (transpose(t, perm) if a != r - 1 else t)
+
+
+def _sort_restore(y, a, perm, scope):
+    if a != len(perm) - 1:
+        return transpose(y, list(np.argsort(perm)), name=scope)
+    return _identity_named(y, scope)
+
+
+def _direction(direction):
+    if direction not in ("ASCENDING", "DESCENDING"):
+        raise ValueError(f"`direction` must be one of 'ASCENDING' or 'DESCENDING', got {direction!r}")
+    return direction == "DESCENDING"
+
+
+def sort(values, axis=-1, direction="ASCENDING", name=None):
+    with op_scope(name, "sort", [values]) as scope:
+        t, a, perm, moved = _sort_prepare(values, axis, "sort")
+        out, _ = _sorted_along_last(moved, _direction(direction), moved.shape[-1])
+        return _sort_restore(out, a, perm, scope)
+
+
+def argsort(values, axis=-1, direction="ASCENDING", stable=False, name=None):
+    """int32 indices that sort `values` (equal elements keep their order)."""
+    with op_scope(name, "argsort", [values]) as scope:
+        t, a, perm, moved = _sort_prepare(values, axis, "argsort")
+        _, idx = _sorted_along_last(moved, _direction(direction), moved.shape[-1])
+        return _sort_restore(idx, a, perm, scope)
+
+
+def top_k(input, k=1, sorted=True, index_type=dt.int32, name=None):
+    """(values, indices) of the k largest entries along the last axis (ties: lower index first)."""
+    from collections import namedtuple
+    with op_scope(name, "TopKV2", [input]) as scope:
+        t, a, perm, moved = _sort_prepare(input, -1, "TopKV2")
+        k = _as_int(k, "TopKV2: k")
+        if not 0 <= k <= t.shape[-1]:
+            raise ValueError(f"TopKV2: input must have at least k={k} columns, got shape {t.shape}")
+        values, indices = _sorted_along_last(t, True, k)
+        indices = cast(indices, index_type)
+        return namedtuple("TopKV2", ["values", "indices"])(_identity_named(values, scope), indices)
+
+
+def in_top_k(targets, predictions, k, name=None):
+    """Whether each target's prediction is among the k largest of its row (TF2 argument order);
+    ties at the boundary count as in the top k, non-finite predictions never do."""
+    with op_scope(name, "in_top_k", [targets, predictions]) as scope:
+        p = _to_tensor(predictions)
+        t = _to_tensor(targets)
+        if p.shape.rank != 2 or t.shape.rank != 1:
+            raise ValueError(f"InTopKV2: predictions must be 2-D and targets 1-D, got {p.shape} and {t.shape}")
+        from .array_ops import expand_dims as _expand, gather
+        target_pred = gather(p, _expand(t, -1), axis=1, batch_dims=1)                    # [batch, 1]
+        above = reduce_sum(cast(greater(p, target_pred), dt.int32), axis=1)
+        k_t = cast(_to_tensor(k), dt.int32) if is_tensor(k) else _scalar_const(k, dt.int32)
+        finite = is_finite(reshape(target_pred, [-1]))
+        return logical_and(less(above, k_t), finite, name=scope)
+
+
+def in_top_k_v1(predictions, targets, k, name=None):
+    return in_top_k(targets, predictions, k, name)
+
+
+def confusion_matrix(labels, predictions, num_classes=None, weights=None, dtype=dt.int32, name=None):
+    """counts[i, j] = number (or total weight) of examples with label i predicted as j."""
+    from .array_ops import one_hot
+    with op_scope(name, "confusion_matrix", [labels, predictions, weights]) as scope:
+        lab, pred = cast(_to_tensor(labels), dt.int64), cast(_to_tensor(predictions), dt.int64)
+        dtype = dt.as_dtype(dtype)
+        if num_classes is None:
+            lv, pv = static_value(lab), static_value(pred)
+            if lv is None or pv is None:
+                raise ValueError("confusion_matrix: num_classes is needed when labels/predictions are only known "
+                                 "at run time")
+            num_classes = int(max(np.max(lv, initial=-1), np.max(pv, initial=-1))) + 1
+        n = _as_int(num_classes, "confusion_matrix: num_classes")
+        compute = dtype if dtype.is_floating else dt.float64
+        rows = one_hot(lab, n, dtype=compute)
+        cols = one_hot(pred, n, dtype=compute)
+        if weights is not None:
+            rows = multiply(rows, reshape(cast(_to_tensor(weights), compute), [-1, 1]))
+        counts = matmul(rows, cols, transpose_a=True)
+        return cast(counts, dtype, name=scope) if compute != dtype else _identity_named(counts, scope)

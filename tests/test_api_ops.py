@@ -333,6 +333,36 @@ class TestReductions:
         assert run_graph(lambda: tf.cumsum(tf.constant([1, 2, 3, 4]))).tolist() == [1, 3, 6, 10]
 
 
+class TestSorting:
+    @FAST
+    @given(hnp.arrays(np.float32, hnp.array_shapes(min_dims=1, max_dims=3, max_side=5),
+                      elements=st.integers(-3, 3).map(float)), st.booleans())
+    def test_sort_and_argsort_match_a_stable_numpy_sort(self, x, descending):
+        axis = x.ndim - 1 if x.ndim == 1 else 0
+        key = -x if descending else x
+        order = np.argsort(key, axis=axis, kind="stable")
+        direction = "DESCENDING" if descending else "ASCENDING"
+        assert run_graph(lambda: tf.argsort(x, axis=axis, direction=direction)).tolist() == order.tolist()
+        assert run_graph(lambda: tf.sort(x, axis=axis, direction=direction)).tolist() == \
+            np.take_along_axis(x, order, axis).tolist()
+
+    def test_top_k_and_in_top_k(self):
+        x = np.array([[3.0, 1.0, 2.0, 3.0], [0.0, -1.0, 5.0, np.nan]], np.float32)
+        values, indices = run_graph(lambda: tuple(tf.math.top_k(x[:1], 2)))
+        assert values.tolist() == [[3.0, 3.0]] and indices.tolist() == [[0, 3]]
+        # ties at the boundary count as in the top k; a non-finite target prediction never does
+        assert run_graph(lambda: tf.math.in_top_k([3, 3], x, 1)).tolist() == [True, False]
+        assert run_graph(lambda: tf1.nn.in_top_k(x, [2, 0], 1)).tolist() == [False, False]
+        with pytest.raises(ValueError, match="k=5"):
+            graph_tensor(lambda: tf.math.top_k(x, 5))
+
+    def test_confusion_matrix(self):
+        cm = run_graph(lambda: tf.math.confusion_matrix([0, 1, 2, 1], [0, 2, 2, 1]))
+        assert cm.dtype == np.int32 and cm.tolist() == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
+        w = run_graph(lambda: tf.math.confusion_matrix([0, 1], [1, 1], 2, weights=[0.5, 2.0], dtype=tf.float32))
+        assert w.tolist() == [[0.0, 0.5], [0.0, 2.0]]
+
+
 # ============================================================================== matmul
 class TestMatmul:
     @FAST

@@ -6,3 +6,4 @@ from ..math_ops import (argmax_v1 as argmax, argmin_v1 as argmin, count_nonzero_
                         reduce_mean_v1 as reduce_mean, reduce_min_v1 as reduce_min, reduce_prod_v1 as reduce_prod,
                         reduce_sum_v1 as reduce_sum)
 from ..nn_ops import log_softmax_v1 as log_softmax, softmax_v1 as softmax
+from ..math_ops import in_top_k_v1 as in_top_k

@@ -7,3 +7,4 @@ from ..nn_ops import (atrous_conv2d, atrous_conv2d_transpose, avg_pool, avg_pool
                       softmax_cross_entropy_with_logits, sparse_softmax_cross_entropy_with_logits, swish,
                       weighted_cross_entropy_with_logits, zero_fraction)
 from ..nn_ops import compute_average_loss
+from ..math_ops import in_top_k, top_k

@@ -11,3 +11,4 @@ from ..nn_ops import (avg_pool_v1 as avg_pool, bias_add_v1 as bias_add, conv2d_t
                       softmax_cross_entropy_with_logits_v2, softmax_v1 as softmax,
                       sparse_softmax_cross_entropy_with_logits_v1 as sparse_softmax_cross_entropy_with_logits,
                       weighted_cross_entropy_with_logits_v1 as weighted_cross_entropy_with_logits, xw_plus_b)
+from ..math_ops import in_top_k_v1 as in_top_k

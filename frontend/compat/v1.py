@@ -21,7 +21,7 @@ from fuseflow.array_ops import (boolean_mask, broadcast_dynamic_shape, broadcast
                                 unsorted_segment_sum, unstack, where as where_v2, where_v1 as where, zeros,
                                 zeros_like_v1 as zeros_like)
 from fuseflow.math_ops import (abs, accumulate_n, acos, acosh, add, add_n, arg_max, arg_min,  # noqa: F401,E402
-                               argmax_v1 as argmax, argmin_v1 as argmin, asin, asinh, atan, atan2, atanh, cast,
+                               argmax_v1 as argmax, argmin_v1 as argmin, argsort, asin, asinh, atan, atan2, atanh, cast,
                                ceil, clip_by_global_norm, clip_by_norm, clip_by_value, cos, cosh,
                                count_nonzero_v1 as count_nonzero, cumprod, cumsum, div, div_no_nan, divide, equal,
                                erf, erfc, exp, expm1, floor, floordiv, floormod, global_norm, greater,
@@ -33,7 +33,7 @@ from fuseflow.math_ops import (abs, accumulate_n, acos, acosh, add, add_n, arg_m
                                reduce_logsumexp_v1 as reduce_logsumexp, reduce_max_v1 as reduce_max,
                                reduce_mean_v1 as reduce_mean, reduce_min_v1 as reduce_min,
                                reduce_prod_v1 as reduce_prod, reduce_sum_v1 as reduce_sum, rint, round, rsqrt,
-                               saturate_cast, scalar_mul, sigmoid, sign, sin, sinh, sqrt, square,
+                               saturate_cast, scalar_mul, sigmoid, sign, sin, sinh, sort, sqrt, square,
                                squared_difference, subtract, tan, tanh, tensordot, to_double, to_float, to_int32,
                                to_int64, truediv, truncatediv, truncatemod)
 from fuseflow.random_ops import (random_normal, random_uniform, set_random_seed,  # noqa: F401,E402
