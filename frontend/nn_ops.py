@@ -674,3 +674,23 @@ def compute_average_loss(per_example_loss, sample_weight=None, global_batch_size
         total = M.reduce_sum(loss)
         return M.truediv(total, M.cast(_to_tensor(global_batch_size), loss.dtype)
                          if is_tensor(global_batch_size) else _scalar_const(global_batch_size, loss.dtype))
+
+
+def local_response_normalization(input, depth_radius=5, bias=1, alpha=1, beta=0.5, name=None):
+    """x / (bias + alpha * sum of x^2 over the 2r+1 neighbouring channels) ** beta (NHWC)."""
+    with op_scope(name, "LRN", [input]) as scope:
+        x = _float_input("LRN", _to_tensor(input))
+        if x.shape.rank != 4 or x.shape[3] is None:
+            raise ValueError(f"LRN: input must be 4-D with a known channel dimension, got shape {x.shape}")
+        c = x.shape[3]
+        r = _as_int(depth_radius, "LRN: depth_radius")
+        i, j = np.arange(c)[:, None], np.arange(c)[None, :]
+        from .array_ops import _constant
+        band = _constant((np.abs(i - j) <= r).astype(x.dtype.np), x.dtype, None, "window", True)
+        sqr_sum = M.matmul(M.square(x), band)          # 0/1 weights: an exact windowed sum
+        denom = M.pow(M.add(M.multiply(sqr_sum, _scalar_const(alpha, x.dtype)), _scalar_const(bias, x.dtype)),
+                      _scalar_const(beta, x.dtype))
+        return M.truediv(x, denom, name=scope)
+
+
+lrn = local_response_normalization

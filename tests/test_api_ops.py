@@ -638,6 +638,13 @@ class TestNN:
         close(run_graph(lambda: tf.nn.l2_normalize(x, axis=1)), x / np.linalg.norm(x, axis=1, keepdims=True))
         close(run_graph(lambda: tf1.nn.l2_normalize(x, dim=0)), x / np.linalg.norm(x, axis=0, keepdims=True))
 
+    def test_local_response_normalization(self):
+        x = np.random.default_rng(0).standard_normal((1, 2, 2, 7)).astype(np.float32)
+        sq, ref = x ** 2, np.zeros_like(x)
+        for d in range(7):
+            ref[..., d] = x[..., d] / (1 + 0.5 * sq[..., max(0, d - 2):d + 3].sum(-1)) ** 0.75
+        close(run_graph(lambda: tf.nn.lrn(x, 2, 1.0, 0.5, 0.75)), ref, rtol=1e-5, atol=1e-6)
+
     def test_clipping(self):
         c = np.array([[0.5, -2.0, 3.0], [1e-12, 1.0, 7.0]], np.float32)
         close(run_graph(lambda: tf.clip_by_value(c, 1e-10, 1.0)), np.clip(c, 1e-10, 1.0))

@@ -8,3 +8,4 @@ from ..nn_ops import (atrous_conv2d, atrous_conv2d_transpose, avg_pool, avg_pool
                       weighted_cross_entropy_with_logits, zero_fraction)
 from ..nn_ops import compute_average_loss
 from ..math_ops import in_top_k, top_k
+from ..nn_ops import local_response_normalization, lrn
