@@ -283,8 +283,8 @@ def _tanh(F):
 def _sigmoid(F):
     x = "%x"
     e = F.call(F.lib.use("exp", F.t), F.t, [(F.t, F.neg(F.intr("fabs", [x])))])
-    d = F.add(e, 1.0)
-    return F.sel(F.fcmp("oge", x, 0.0), F.div(1.0, d), F.div(e, d))
+    r = F.div(1.0, F.add(e, 1.0))   # one division: e/(1+e) == e * r
+    return F.sel(F.fcmp("oge", x, 0.0), r, F.mul(e, r))
 
 
 def _erf(F):
