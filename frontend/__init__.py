@@ -1,51 +1,42 @@
 """fuseflow: TensorFlow-style programs compiled to fused native CPU code.
 
 `import fuseflow as tf` gives the TF2 namespace; `import fuseflow.compat.v1 as tf` the TF1 one.
-Each block below is owned by one engineer and is a plain list of imports, so additions merge easily.
+
+The namespace itself lives in `_api.py` and is loaded on first attribute access, so that
+`import fuseflow.runtime` (what an AOT artifact needs) loads neither the compiler nor
+networkx. Add public names to `_api.py`.
 """
-import sys as _sys
+import importlib as _importlib
+import importlib.util as _importlib_util
 
-# --- dtypes, tensors and op functions (owner: ops engineer) ------------------------------------
-from fuseflow.compiler.dtypes import (DType, as_dtype, bool_ as bool, float16, float32, float64, int8,  # noqa: F401
-                                      int16, int32, int64, string, uint8, uint16, uint32, uint64)
-from .api.types import Tensor  # noqa: E402,F401
-from .core import convert_to_tensor  # noqa: E402,F401
-from .tensor import TensorShape, is_tensor  # noqa: E402,F401
+# Submodules whose name is also an API object of a different kind (tf.function is the
+# decorator, not frontend/function.py): the API object wins.
+_API_OVER_SUBMODULE = frozenset({"function", "gradients"})
 
-half = float16
-double = float64
-from .array_ops import (boolean_mask, broadcast_dynamic_shape, broadcast_static_shape, broadcast_to,  # noqa: F401
-                        concat, constant, ensure_shape, expand_dims, eye, fill, gather, gather_nd, get_static_value,
-                        identity, identity_n, meshgrid, newaxis, one_hot, ones, ones_like, pad, parallel_stack,
-                        rank, repeat, reshape, reverse, roll, scatter_nd, sequence_mask, shape, shape_n, size,
-                        slice, split, squeeze, stack, stop_gradient, strided_slice, tile, transpose, unstack,
-                        where, zeros, zeros_like)
-from .math_ops import (abs, acos, acosh, add, add_n, argmax, argmin, argsort, asin, asinh, atan, atan2, atanh,  # noqa: F401
-                       cast, clip_by_global_norm, clip_by_norm, clip_by_value, cos, cosh, cumsum, divide, equal, exp,
-                       floor, greater, greater_equal, less, less_equal, linspace, logical_and, logical_not,
-                       logical_or, matmul, maximum, minimum, multiply, negative, norm, not_equal, pow, range,
-                       realdiv, reduce_all, reduce_any, reduce_logsumexp, reduce_max, reduce_mean, reduce_min,
-                       reduce_prod, reduce_sum, round, saturate_cast, scalar_mul, sigmoid, sign, sin, sinh, sort, sqrt,
-                       square, subtract, tan, tanh, tensordot, truediv, truncatediv, truncatemod)
 
-# --- graph mode and state: Variable, control dependencies, name_scope, errors ---------------
-# (owner: session/variables engineer; TF1 names live in compat/v1.py via _v1_session_api)
-from ._v2_session_api import *  # noqa: E402,F401,F403
+def _namespace():
+    api = _importlib.import_module("fuseflow._api")
+    if not globals().get("_loaded"):
+        # Loading the namespace imported submodules (fuseflow.function, fuseflow.gradients, ...),
+        # which set package attributes of the same names; the API's objects take precedence.
+        globals().update({k: v for k, v in vars(api).items() if not k.startswith("_")})
+        globals()["_loaded"] = True
+    return api
 
-# --- op namespaces: tf.dtypes, tf.math, tf.nn, tf.random, tf.strings, tf.image, tf.linalg (owner: ops engineer)
-from .api import dtypes, image, linalg, math, nn, random, strings  # noqa: E402,F401
 
-for _name in ("dtypes", "image", "linalg", "math", "nn", "random", "strings"):
-    _sys.modules[f"{__name__}.{_name}"] = globals()[_name]
-del _name
+def __getattr__(name):
+    if name.startswith("__"):
+        raise AttributeError(name)
+    if name not in _API_OVER_SUBMODULE and _importlib_util.find_spec(f"{__name__}.{name}") is not None:
+        # `from . import graph` inside the package, or tf.keras: a plain submodule import
+        return _importlib.import_module(f"{__name__}.{name}")
+    try:
+        value = getattr(_namespace(), name)
+    except AttributeError:
+        raise AttributeError(f"module 'fuseflow' has no attribute '{name}'") from None
+    globals()[name] = value
+    return value
 
-# --- gradients and training (owner: training engineer) ----------------------------------------
-from .gradients import AggregationMethod, UnconnectedGradients, gradients  # noqa: E402,F401
-from .tape import GradientTape  # noqa: E402,F401
-from . import train  # noqa: E402,F401
 
-# --- TF2 user layer: fuseflow.function, tf.data, tf.summary, tf.keras, tf.nest -------------
-# (keep this block last: keras modules resolve the op functions above at call time)
-from . import data, nest, summary  # noqa: E402,F401
-from .function import TensorSpec, function, init_scope  # noqa: E402,F401
-from . import keras  # noqa: E402,F401
+def __dir__():
+    return sorted(set(globals()) | set(dir(_namespace())))

@@ -28,3 +28,20 @@ def test_every_subpackage_is_listed():
     assert mapping["fuseflow"] == "frontend"
     assert mapping["fuseflow.compiler"] == "compiler"
     assert mapping["fuseflow.runtime"] == "runtime"
+
+
+def test_runtime_imports_without_compiler_or_networkx():
+    import subprocess
+    import sys
+    code = ("import sys, fuseflow.runtime\n"
+            "bad = [m for m in sys.modules if m.split('.')[0] == 'networkx' or m.startswith('fuseflow.compiler')"
+            " or m == 'fuseflow._api']\n"
+            "assert not bad, bad\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=os.path.dirname(ROOT))
+
+
+def test_namespace_objects_win_over_same_named_submodules():
+    import fuseflow as tf
+    assert callable(tf.function) and tf.function.__module__ == "fuseflow.function"
+    assert callable(tf.gradients)
+    assert tf.keras.layers.Dense is not None and tf.float32.name == "float32"
