@@ -191,7 +191,9 @@ def _sparse_xent_infer(types, attrs):
     if logits.rank != labels.rank + 1 or not all(static_eq(a, b) for a, b in zip(labels.shape, logits.shape)):
         raise OpError(f"{op}: labels {shape_str(labels)} must have the shape of logits {shape_str(logits)} "
                       f"without its last dimension")
-    return [TensorType(tuple(labels.shape), logits.dtype)]
+    # logits' dims, not the labels': with separate batch symbols they are equal only at run time,
+    # and the decomposition's result has the logits' shape
+    return [TensorType(tuple(logits.shape[:-1]), logits.dtype)]
 
 
 def _sparse_xent_ref(arrays, attrs):
