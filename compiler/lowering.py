@@ -188,6 +188,7 @@ class ProgramBuilder:
         prog = Program(self.name, self.buffers, self.kernels, self.inputs, self.outputs, symbols, self.constants)
         prog.errors = self.errors
         prog.aliases = self.aliases
+        prog.dim_checks = dim_constraints(g)
         return prog
 
     def _copy_kernel(self, v: Value, out: str) -> Kernel:
@@ -626,6 +627,48 @@ class KernelBuilder:
             return dim_expr(num_elements(t.shape[-2:]))
         raise LoweringError(f"{self.g.describe(anchor)}: batched matmul with partially broadcast batch dims "
                             f"{list(own)} vs {list(batch_shape)} is not supported; broadcast_to first")
+
+
+def dim_constraints(g: Graph) -> list:
+    """Size equalities the type rules assumed but could not prove: different symbols (or a
+    symbol and a constant) meeting in a broadcast or a matmul contraction. The runtime checks
+    them when it binds the input shapes, so a mismatch is an error, never an out-of-bounds read.
+    Returns [(dim, dim, message)]."""
+    from .ops.linalg import matmul_dims
+    checks, seen = [], set()
+
+    def need(a, b, n, what):
+        if a == b or not (isinstance(a, SymDim) or isinstance(b, SymDim)):
+            return
+        key = tuple(sorted((str(a), str(b))))
+        if key in seen:
+            return
+        seen.add(key)
+        checks.append((a, b, f"{g.describe(n)}: {what}: size {a} must equal size {b}"))
+
+    for n in g.topo():
+        op = get_op(g.op(n))
+        ins = [g.value_type(v) for v in g.operands(n)]
+        if op.kind == "elementwise" or g.op(n) == "broadcast_to":
+            out = g.output_types(n)[0].shape
+            for t in ins:
+                lead = len(out) - len(t.shape)
+                for i, d in enumerate(t.shape):
+                    if d != 1:
+                        need(d, out[lead + i], n, f"operand {list(t.shape)} broadcast to {list(out)}")
+        elif g.op(n) == "matmul":
+            ta, tb = ins
+            attrs = g.attrs(n)
+            k1 = ta.shape[-2] if attrs["transpose_a"] else ta.shape[-1]
+            k2 = tb.shape[-1] if attrs["transpose_b"] else tb.shape[-2]
+            need(k1, k2, n, "contraction dimension")
+            batch = g.output_types(n)[0].shape[:-2]
+            for t in ins:
+                own = t.shape[:-2]
+                for i, d in enumerate(own):
+                    if d != 1:
+                        need(d, batch[len(batch) - len(own) + i], n, "batch dimension")
+    return checks
 
 
 def schedule_groups(g: Graph, groups: dict, donate: dict) -> tuple:

@@ -139,6 +139,7 @@ class Executable:
         self._outputs = [_TensorSpec(d) for d in signature["outputs"]]
         self._temps = [_TensorSpec(d) for d in signature["temps"]]
         self._symbols = list(signature["symbols"])
+        self._dim_checks = [(_decode(a), _decode(b), msg) for a, b, msg in signature.get("dim_checks", [])]
         self._errors = {int(k): v for k, v in signature.get("errors", {}).items()}
         self._work = float(signature.get("parallel_work", 0.0))
         self._barrier_slots = int(signature.get("barrier_slots", 8))
@@ -366,6 +367,11 @@ class Executable:
         missing = [s for s in self._symbols if s not in env]
         if missing:
             raise ValueError(f"{self.name}: size symbols {missing} are not determined by the input shapes")
+        for a, b, msg in self._dim_checks:
+            va, vb = evaluate_dim(a, env), evaluate_dim(b, env)
+            if va != vb:
+                raise ValueError(f"{self.name}: incompatible input shapes: {msg} ({format_dim(a)} = {va}, "
+                                 f"{format_dim(b)} = {vb})")
         return env
 
 

@@ -290,3 +290,16 @@ def test_reduction_epilogue_through_reshape():
     s = em.reshape(em.reduce_sum(p, axes=(2,), keepdims=False), shape=(3, 8))
     m = em.reshape(em.reduce_mean(p, axes=(0,), keepdims=True), shape=(20,))
     compile_and_compare(g, [em.tanh(s), em.exp(m)], [x], rtol=1e-4)
+
+
+def test_separate_batch_symbols_are_checked_equal_at_run_time():
+    from fuseflow.compiler.driver import compile_graph
+    from fuseflow.compiler.shapes import SymDim
+    b0, b1 = SymDim.symbol("b0"), SymDim.symbol("b1")
+    g, em, (x, y) = graph_with_params(((b0, 3), dt.float32), ((b1, 3), dt.float32))
+    g.graph["outputs"] = [em.add(x, y)]
+    compiled = compile_graph(g)
+    ok = np.ones((4, 3), np.float32)
+    np.testing.assert_array_equal(compiled(ok, ok)[0], ok * 2)
+    with pytest.raises(ValueError, match="must equal"):
+        compiled(ok, np.ones((2, 3), np.float32))     # would read y out of bounds if unchecked

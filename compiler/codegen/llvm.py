@@ -331,6 +331,8 @@ def build_signature(program: L.Program, name: str) -> dict:
             "inputs": [spec(b) for b in inputs], "outputs": outputs,
             "temps": [spec(program.buffers[t]) for t in temps_of(program)],
             "errors": errors, "parallel_work": float(work),
+            "dim_checks": [[_jsonable(encode_dim(a)), _jsonable(encode_dim(b)), msg]
+                           for a, b, msg in getattr(program, "dim_checks", [])],
             "barrier_slots": BARRIER_SLOTS, "cpu": list(host_cpu())}
 
 
