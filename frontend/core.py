@@ -195,15 +195,16 @@ def _flatten(v):
 
 
 def convert_pair(x, y, name: str):
-    """Convert two operands of a binary op: Python values take the dtype of the tensor operand."""
+    """Convert two operands of a binary op: Python values take the dtype of the tensor operand.
+    Constants made here are named 'x' / 'y' (in the op's name scope: 'add/y'), as TF names them."""
     if is_tensor(x) and not is_tensor(y):
         x = convert_to_tensor(x)
-        y = convert_to_tensor(y, dtype=_hint_dtype(y, x.dtype, name))
+        y = convert_to_tensor(y, dtype=_hint_dtype(y, x.dtype, name), name="y")
     elif is_tensor(y) and not is_tensor(x):
         y = convert_to_tensor(y)
-        x = convert_to_tensor(x, dtype=_hint_dtype(x, y.dtype, name))
+        x = convert_to_tensor(x, dtype=_hint_dtype(x, y.dtype, name), name="x")
     else:
-        x, y = convert_to_tensor(x), convert_to_tensor(y)
+        x, y = convert_to_tensor(x, name="x"), convert_to_tensor(y, name="y")
     return x, y
 
 
