@@ -16,13 +16,13 @@ from .array_ops import (boolean_mask, broadcast_dynamic_shape, broadcast_static_
                         concat, constant, ensure_shape, expand_dims, eye, fill, gather, gather_nd, get_static_value,
                         identity, identity_n, meshgrid, newaxis, one_hot, ones, ones_like, pad, parallel_stack,
                         rank, repeat, reshape, reverse, roll, scatter_nd, sequence_mask, shape, shape_n, size,
-                        slice, split, squeeze, stack, stop_gradient, strided_slice, tile, transpose, unstack,
-                        where, zeros, zeros_like)
+                        slice, split, squeeze, stack, stop_gradient, strided_slice, tile, transpose, unique,
+                        unstack, where, zeros, zeros_like)
 from .math_ops import (abs, acos, acosh, add, add_n, argmax, argmin, argsort, asin, asinh, atan, atan2, atanh,  # noqa: F401
                        cast, clip_by_global_norm, clip_by_norm, clip_by_value, cos, cosh, cumsum, divide, equal, exp,
                        floor, greater, greater_equal, less, less_equal, linspace, logical_and, logical_not,
                        logical_or, matmul, maximum, minimum, multiply, negative, norm, not_equal, pow, range,
-                       realdiv, reduce_all, reduce_any, reduce_logsumexp, reduce_max, reduce_mean, reduce_min,
+                       einsum, realdiv, reduce_all, reduce_any, reduce_logsumexp, reduce_max, reduce_mean, reduce_min,
                        reduce_prod, reduce_sum, round, saturate_cast, scalar_mul, sigmoid, sign, sin, sinh, sort, sqrt,
                        square, subtract, tan, tanh, tensordot, truediv, truncatediv, truncatemod)
 

@@ -1299,3 +1299,24 @@ def matrix_band_part(input, num_lower, num_upper, name=None):
         keep = ((lo < 0) | (i - j <= lo)) & ((hi < 0) | (j - i <= hi))
         mask = _constant(keep, dt.bool_, None, "band", True)
         return apply_op("select", [mask, x, _scalar_const(0, x.dtype)], {}, name=scope)
+
+
+def unique(x, out_idx=dt.int32, name=None):
+    """(y, idx): the distinct values in order of first occurrence, and each element's position in
+    y (eager only: the result's size depends on the data)."""
+    from collections import namedtuple
+    t = _to_tensor(x)
+    if in_graph([t]):
+        raise NotImplementedError("tf.unique returns a data-dependent number of elements, which fuseflow cannot "
+                                  "compile; run it eagerly")
+    if t.shape.rank != 1:
+        raise ValueError(f"unique: x must be a vector, got shape {t.shape}")
+    arr = np.asarray(t._value)
+    values, first, inverse = np.unique(arr, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank_of = np.empty_like(order)
+    rank_of[order] = np.arange(order.size)
+    out_idx = dt.as_dtype(out_idx)
+    y = EagerTensor(np.ascontiguousarray(values[order]).astype(arr.dtype), t.dtype)
+    idx = EagerTensor(rank_of[inverse.ravel()].astype(out_idx.np), out_idx)
+    return namedtuple("Unique", ["y", "idx"])(y, idx)

@@ -346,3 +346,69 @@ def rgb_to_grayscale(images, name=None):
         weights = _constant(np.asarray([0.2989, 0.5870, 0.1140], np.float32), dt.float32, None, "rgb_weights", True)
         gray = M.reduce_sum(M.multiply(flt, weights), -1, keepdims=True)
         return convert_image_dtype(gray, orig, name=scope)
+
+
+# ================================================================ random crops and colour
+def random_crop(value, size, seed=None, name=None):
+    """A random `size` window of `value` (offsets uniform over the valid positions)."""
+    from .random_ops import random_uniform
+    with op_scope(name, "random_crop", [value, size]) as scope:
+        x = _to_tensor(value)
+        dims = x.shape.as_list()
+        want, _ = shape_arg(size, "random_crop")
+        if is_tensor(want) or len(want) != len(dims) or any(d is None for d in dims):
+            raise ValueError(f"random_crop: size {size!r} must be static with one entry per dimension of "
+                             f"{x.shape}")
+        if any(w > d for w, d in zip(want, dims)):
+            raise ValueError(f"random_crop: Need value.shape >= size, got {dims} and {list(want)}")
+        limits = [d - w + 1 for d, w in zip(dims, want)]
+        u = random_uniform([len(dims)], 0, 1.0, seed=seed)
+        offsets = M.cast(M.floor(M.multiply(u, _constant(np.asarray(limits, np.float32), dt.float32, None,
+                                                                   "limits", True))), dt.int32)
+        out = x
+        for axis, (w, lim) in enumerate(zip(want, limits)):
+            if lim == 1:
+                continue
+            start = M.minimum(offsets[axis], lim - 1)
+            index = M.add(start, _constant(np.arange(w, dtype=np.int32), dt.int32, None, "window", True))
+            out = gather(out, index, axis=axis)
+        return identity(out, name=scope)
+
+
+def adjust_contrast(images, contrast_factor):
+    """(x - mean) * factor + mean, the mean taken per image and channel over height and width."""
+    with op_scope(None, "adjust_contrast", [images, contrast_factor]) as scope:
+        x = _checked(images, "adjust_contrast")
+        orig = x.dtype
+        flt = convert_image_dtype(x, dt.float32) if not orig.is_floating else x
+        a, b = _hw_axes(flt)
+        mean = M.reduce_mean(flt, [a, b], keepdims=True)
+        factor = M.cast(_to_tensor(contrast_factor), flt.dtype) if is_tensor(contrast_factor) else contrast_factor
+        out = M.add(M.multiply(M.subtract(flt, mean), factor), mean)
+        return convert_image_dtype(out, orig, saturate=True, name=scope)
+
+
+def adjust_gamma(image, gamma=1, gain=1):
+    """gain * x ** gamma on the [0, 1] scale of the image's dtype."""
+    with op_scope(None, "adjust_gamma", [image]) as scope:
+        x = _to_tensor(image)
+        orig = x.dtype
+        flt = convert_image_dtype(x, dt.float32) if not orig.is_floating else x
+        out = M.multiply(M.pow(flt, _scalar_const(gamma, flt.dtype)), _scalar_const(gain, flt.dtype))
+        return convert_image_dtype(out, orig, saturate=True, name=scope)
+
+
+def random_brightness(image, max_delta, seed=None):
+    from .random_ops import random_uniform
+    if max_delta < 0:
+        raise ValueError("max_delta must be non-negative.")
+    return adjust_brightness(image, random_uniform([], -max_delta, max_delta, seed=seed))
+
+
+def random_contrast(image, lower, upper, seed=None):
+    from .random_ops import random_uniform
+    if upper <= lower:
+        raise ValueError("upper must be > lower.")
+    if lower < 0:
+        raise ValueError("lower must be non-negative.")
+    return adjust_contrast(image, random_uniform([], lower, upper, seed=seed))

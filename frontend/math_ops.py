@@ -1156,3 +1156,86 @@ def confusion_matrix(labels, predictions, num_classes=None, weights=None, dtype=
             rows = multiply(rows, reshape(cast(_to_tensor(weights), compute), [-1, 1]))
         counts = matmul(rows, cols, transpose_a=True)
         return cast(counts, dtype, name=scope) if compute != dtype else _identity_named(counts, scope)
+
+
+# ============================================================================== einsum
+def einsum(equation, *inputs, **kwargs):
+    """Einstein summation for one or two operands ('ij,jk->ik', 'bij,bjk', '...'-free), as a
+    broadcast product reduced over the summed indices: fusion keeps it one kernel."""
+    name = kwargs.pop("name", None)
+    kwargs.pop("optimize", None)
+    if kwargs:
+        raise TypeError(f"einsum: unexpected keyword arguments {sorted(kwargs)}")
+    if len(inputs) == 1 and isinstance(inputs[0], (list, tuple)):
+        inputs = tuple(inputs[0])
+    eq = equation.replace(" ", "")
+    if "..." in eq:
+        raise NotImplementedError("tf.einsum: ellipsis ('...') subscripts are not supported by fuseflow")
+    lhs, _, out = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(inputs) or not 1 <= len(inputs) <= 2:
+        raise ValueError(f"einsum: equation {equation!r} names {len(terms)} operands, got {len(inputs)} "
+                         f"(fuseflow supports one or two)")
+    if "->" not in eq:
+        counts = {c: lhs.count(c) for c in lhs if c != ","}
+        out = "".join(sorted(c for c, n in counts.items() if n == 1))
+    with op_scope(name, "einsum", list(inputs)) as scope:
+        ts = [_to_tensor(t) for t in inputs]
+        if len(ts) == 2:
+            ts[0], ts[1] = convert_pair(ts[0], ts[1], "einsum")
+            _check_same("einsum", ts[0], ts[1])
+        letters = []
+        for term in terms:
+            if len(set(term)) != len(term):
+                raise NotImplementedError(f"tf.einsum: repeated subscripts within one operand ({term!r}) are not "
+                                          f"supported by fuseflow")
+            letters += [c for c in term if c not in letters]
+        if not set(out) <= set(letters) or len(set(out)) != len(out):
+            raise ValueError(f"einsum: invalid output subscripts {out!r} in {equation!r}")
+        aligned = []
+        for term, t in zip(terms, ts):
+            if t.shape.rank != len(term):
+                raise ValueError(f"einsum: operand {term!r} has rank {t.shape.rank}, shape {t.shape}")
+            order = [c for c in letters if c in term]
+            moved = transpose(t, [term.index(c) for c in order]) if list(term) != order else t
+            shape = [moved.shape[order.index(c)] if c in order else 1 for c in letters]
+            aligned.append(reshape(moved, [-1 if d is None else d for d in shape]) if len(order) != len(letters)
+                           else moved)
+        prod = aligned[0] if len(aligned) == 1 else multiply(aligned[0], aligned[1])
+        summed = [i for i, c in enumerate(letters) if c not in out]
+        if summed:
+            prod = reduce_sum(prod, axis=summed)
+        remaining = [c for c in letters if c in out]
+        perm = [remaining.index(c) for c in out]
+        return transpose(prod, perm, name=scope) if perm != list(builtins.range(len(perm))) else \
+            _identity_named(prod, scope)
+
+
+def bincount(arr, weights=None, minlength=None, maxlength=None, dtype=dt.int32, name=None, axis=None,
+             binary_output=False):
+    """Counts (or sums weights) per value of a non-negative int tensor; the output length
+    max(arr) + 1 must be known while tracing, or fixed by minlength == maxlength."""
+    from .array_ops import one_hot
+    with op_scope(name, "bincount", [arr, weights]) as scope:
+        a = _to_tensor(arr)
+        if not a.dtype.is_integer:
+            raise TypeError(f"bincount: arr must be an integer tensor, got {a.dtype.name}")
+        v = static_value(a)
+        if v is not None:
+            length = int(np.max(v)) + 1 if np.size(v) else 0
+            length = max(length, minlength or 0)
+            length = length if maxlength is None else min(length, int(maxlength))
+        elif minlength is not None and minlength == maxlength:
+            length = int(minlength)
+        else:
+            raise ValueError("bincount: the output length (max(arr) + 1) must be known while building the graph; "
+                             "pass minlength == maxlength")
+        w = _to_tensor(weights) if weights is not None else None
+        out_dtype = w.dtype if w is not None else dt.as_dtype(dtype)     # weights decide the dtype, as TF
+        hits = one_hot(reshape(a, [-1]), length, dtype=out_dtype)
+        if w is not None:
+            hits = multiply(hits, reshape(w, [-1, 1]))
+        counts = reduce_sum(hits, axis=0)
+        if binary_output:
+            counts = cast(greater(counts, _scalar_const(0, counts.dtype)), counts.dtype)
+        return _identity_named(counts, scope)

@@ -363,6 +363,27 @@ class TestSorting:
         assert w.tolist() == [[0.0, 0.5], [0.0, 2.0]]
 
 
+class TestEinsumAndCounting:
+    @pytest.mark.parametrize("eq,shapes", [("ij,jk->ik", [(2, 3), (3, 4)]), ("ij->ji", [(2, 3)]),
+                                            ("ij,ij->i", [(2, 3), (2, 3)]), ("i,j", [(2,), (3,)]),
+                                            ("bij,bjk->bik", [(2, 2, 3), (2, 3, 4)]), ("ijk->k", [(2, 3, 4)]),
+                                            ("ij,kj", [(2, 3), (4, 3)])])
+    def test_einsum_matches_numpy(self, eq, shapes):
+        rng = np.random.default_rng(len(eq))
+        args = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+        close(run_graph(lambda: tf.einsum(eq, *args)), np.einsum(eq, *args), rtol=1e-5, atol=1e-5)
+        with pytest.raises(NotImplementedError, match="repeated"):
+            tf.einsum("ii->i", np.eye(2))
+
+    def test_unique_and_bincount(self):
+        y, idx = tf.unique([1, 1, 2, 4, 4, 4, 7, 8, 8])
+        assert y.numpy().tolist() == [1, 2, 4, 7, 8] and idx.numpy().tolist() == [0, 0, 1, 2, 2, 2, 3, 4, 4]
+        assert tf.unique([3, 1, 3]).y.numpy().tolist() == [3, 1]        # first-occurrence order
+        assert run_graph(lambda: tf.math.bincount([1, 1, 3])).tolist() == [0, 2, 0, 1]
+        w = run_graph(lambda: tf.math.bincount([1, 1, 3], weights=[0.5, 1.0, 2.0]))
+        assert w.dtype == np.float32 and w.tolist() == [0.0, 1.5, 0.0, 2.0]
+
+
 # ============================================================================== matmul
 class TestMatmul:
     @FAST
@@ -838,6 +859,17 @@ class TestImage:
         assert run_graph(lambda: tf.image.transpose(self.img)).shape == (6, 4, 3)
         with pytest.raises(ValueError, match="3 or 4"):
             tf.image.flip_left_right(tf.zeros([2, 2]))
+
+    def test_random_crop_and_colour(self):
+        crop = tf.image.random_crop(self.img, [2, 3, 3]).numpy()
+        r, c = np.argwhere(self.img[..., 0] == crop[0, 0, 0])[0]
+        assert crop.tolist() == self.img[r:r + 2, c:c + 3].tolist()
+        with pytest.raises(ValueError, match="size"):
+            tf.image.random_crop(self.img, [5, 3, 3])
+        m = self.img.mean(axis=(0, 1), keepdims=True)
+        close(run_graph(lambda: tf.image.adjust_contrast(self.img, 2.0)), (self.img - m) * 2 + m, rtol=1e-5,
+              atol=1e-4)
+        close(run_graph(lambda: tf.image.adjust_gamma([0.25, 1.0], 2)), [0.0625, 1.0])
 
     def test_pixel_ops(self):
         assert run_graph(lambda: tf.image.convert_image_dtype(tf.constant([0, 255], tf.uint8),

@@ -5,3 +5,4 @@ from ..math_ops import matmul, norm, tensordot
 from ..nn_ops import l2_normalize
 
 adjoint = matrix_transpose
+from ..math_ops import einsum

@@ -12,3 +12,4 @@ from ..math_ops import (abs, accumulate_n, acos, acosh, add, add_n, argmax, argm
 from ..nn_ops import l2_normalize, log_softmax, softmax, zero_fraction
 from ..math_ops import div_no_nan as divide_no_nan
 from ..math_ops import confusion_matrix, in_top_k, top_k
+from ..math_ops import bincount

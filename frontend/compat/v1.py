@@ -18,12 +18,12 @@ from fuseflow.array_ops import (boolean_mask, broadcast_dynamic_shape, broadcast
                                 reverse, reverse_v2, roll, scatter_nd, segment_sum, sequence_mask, shape_n,
                                 shape_v1 as shape, size_v1 as size, slice, split, squeeze_v1 as squeeze, stack,
                                 stop_gradient, strided_slice, tile, trace, transpose_v1 as transpose,
-                                unsorted_segment_sum, unstack, where as where_v2, where_v1 as where, zeros,
+                                unique, unsorted_segment_sum, unstack, where as where_v2, where_v1 as where, zeros,
                                 zeros_like_v1 as zeros_like)
 from fuseflow.math_ops import (abs, accumulate_n, acos, acosh, add, add_n, arg_max, arg_min,  # noqa: F401,E402
                                argmax_v1 as argmax, argmin_v1 as argmin, argsort, asin, asinh, atan, atan2, atanh, cast,
                                ceil, clip_by_global_norm, clip_by_norm, clip_by_value, cos, cosh,
-                               count_nonzero_v1 as count_nonzero, cumprod, cumsum, div, div_no_nan, divide, equal,
+                               count_nonzero_v1 as count_nonzero, cumprod, cumsum, div, div_no_nan, divide, einsum, equal,
                                erf, erfc, exp, expm1, floor, floordiv, floormod, global_norm, greater,
                                greater_equal, is_finite, is_inf, is_nan, less, less_equal, lin_space,
                                linspace_v1 as linspace, log, log1p, log_sigmoid, logical_and, logical_not,
