@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import builtins
 import numbers
-from typing import Optional
 
 import numpy as np
 
@@ -17,12 +16,11 @@ from fuseflow.compiler import dtypes as dt
 
 from . import build
 from . import core
-from .array_ops import (_as_int, _constant, _scalar_const, _to_tensor, expand_dims, in_graph,
+from .array_ops import (_as_int, _constant, _scalar_const, _to_tensor, expand_dims,
                         normalize_axes, normalize_axis, op_scope, reshape, static_value, transpose)
 from .core import apply_op, convert_pair
 from .tensor import TensorShape, is_tensor
 
-_FLOAT_KINDS = "f"
 _ALLOWED = {
     "float": (lambda d: d.is_floating, "half, float32, float64"),
     "numeric": (lambda d: d.is_numeric, "numeric types"),
