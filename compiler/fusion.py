@@ -59,7 +59,7 @@ def duplicate_cheap_producers(g: Graph) -> Graph:
             continue
         users = g.users(n)
         consumers = sorted({u for u, _ in users})
-        if not 2 <= len(consumers) <= MAX_DUPLICATES:
+        if not 2 <= len(consumers) <= MAX_DUPLICATES or _ends_an_epilogue_chain(g, n):
             continue
         operands = g.operands(n)
         # consumers that read operands from memory (matmul, opaque) share the original, which
@@ -72,6 +72,22 @@ def duplicate_cheap_producers(g: Graph) -> Graph:
                 if user == u:
                     g.set_operand(u, slot, Value(clone, 0))
     return g
+
+
+def _ends_an_epilogue_chain(g: Graph, n: int, depth: int = 8, anchors=("matmul", "reduce")) -> bool:
+    """True if n sits at the end of a single-consumer elementwise chain hanging off a matmul or
+    reduction: that chain is the anchor's epilogue, computed once, and is better stored once
+    than recomputed by each consumer."""
+    cur = n
+    for _ in range(depth):
+        producers = [v.node for v in g.operands(cur)]
+        if any(_kind(g, p) in anchors for p in producers):
+            return True
+        chain = [p for p in producers if _kind(g, p) == "elementwise" and len(g.users(p)) == 1]
+        if len(chain) != 1:
+            return False
+        cur = chain[0]
+    return False
 
 
 def fuse(g: Graph) -> Graph:
@@ -187,7 +203,8 @@ def _grow_row_region(g: Graph, start: int, full, kept, axes, taken) -> set:
         kind = _kind(g, n)
         shape = g.output_types(n)[0].shape
         if kind == "elementwise":
-            return shape in (full, kept)
+            # a matmul's bias/activation belongs to the matmul's epilogue, not to the row kernel
+            return shape in (full, kept) and not _ends_an_epilogue_chain(g, n, anchors=("matmul",))
         if kind == "reduce" and not get_op(g.op(n)).extra.get("arg"):
             (src,) = g.operands(n)
             return (g.value_type(src).shape == full and tuple(g.attrs(n)["axes"]) == axes
