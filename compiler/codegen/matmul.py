@@ -101,6 +101,18 @@ _LLVM_TYPE = {"float32": "float", "float64": "double", "int8": "i8", "int16": "i
 _PARAMS = ("ptr %A, ptr %B, ptr %C, i64 %batch, i64 %M, i64 %N, i64 %K, i64 %sab, i64 %sam, i64 %sak, "
            "i64 %sbb, i64 %sbk, i64 %sbn, i64 %tid, i64 %nthreads, ptr %ctx")
 
+# Pass this as `epilogue_fn` to get a GEMM that takes its epilogue as a trailing `ptr %epilogue`
+# parameter and calls it indirectly: one GEMM per dtype then serves every matmul of a module.
+INDIRECT_EPILOGUE = "%epilogue"
+
+
+def _params(epilogue_fn) -> str:
+    return _PARAMS + (", ptr %epilogue" if epilogue_fn == INDIRECT_EPILOGUE else "")
+
+
+def _callee(epilogue_fn) -> str:
+    return epilogue_fn if epilogue_fn == INDIRECT_EPILOGUE else f"@{epilogue_fn}"
+
 
 def matmul_declarations() -> str:
     """External functions the generated code calls (LLVM intrinsics are declared implicitly)."""
@@ -593,7 +605,7 @@ class _BlockedGemm:
                                  f"i1 {accumulate})")
                     below = rows
                 if self.epilogue is not None:
-                    w.op(f"call void @{self.epilogue}(ptr %ctx, i64 {b}, i64 0, i64 %M)")
+                    w.op(f"call void {_callee(self.epilogue)}(ptr %ctx, i64 {b}, i64 0, i64 %M)")
 
     # ---- dot path for N <= NR/2 with unit-stride A rows -----------------------------------
     @property
@@ -689,7 +701,7 @@ class _BlockedGemm:
                         w.op(f"call void @{self.fn}.dot(ptr {a_rows}, i64 %sam, ptr {bt}, i64 %K, ptr {c_rows}, "
                              f"i64 %N, i64 {mv}, i64 %N)")
                     if self.epilogue is not None:
-                        w.op(f"call void @{self.epilogue}(ptr %ctx, i64 {b}, i64 {rb}, i64 {rb_end})")
+                        w.op(f"call void {_callee(self.epilogue)}(ptr %ctx, i64 {b}, i64 {rb}, i64 {rb_end})")
         w.op(f"call void @free(ptr {bt})")
 
 
@@ -717,7 +729,7 @@ class _BlockedGemm:
     def _driver(self) -> str:
         tl, t, size = self.tl, self.t, self.size
         mr, nr = tl.mr, tl.nr
-        w = _FunctionWriter(f"define internal void @{self.fn}({_PARAMS})")
+        w = _FunctionWriter(f"define internal void @{self.fn}({_params(self.epilogue)})")
         no_rows_or_cols = w(f"or i1 {w.cmp('sle', '%M', 0)}, {w.cmp('sle', '%N', 0)}")
         empty = w(f"or i1 {no_rows_or_cols}, {w.cmp('sle', '%batch', 0)}")
         with w.if_(empty):
@@ -797,7 +809,7 @@ class _BlockedGemm:
                                          f"ptr {c_tile}, i64 %N, i1 {accumulate}, i64 {mv}, i64 {nv})")
                             if self.epilogue is not None:
                                 with w.if_(rows_done):
-                                    w.op(f"call void @{self.epilogue}(ptr %ctx, i64 {b}, i64 {ic}, "
+                                    w.op(f"call void {_callee(self.epilogue)}(ptr %ctx, i64 {b}, i64 {ic}, "
                                          f"i64 {w.add(ic, mc)})")
         w.op(f"call void @free(ptr {bpack})")
         w.op(f"call void @free(ptr {apack})")
@@ -814,12 +826,12 @@ class _BlockedGemm:
                 with w.loop(c0, c1, 1, "zn") as n:
                     w.op(f"store {t} {self._zero()}, ptr {w.gep(t, row, n)}")
             if self.epilogue is not None:
-                w.op(f"call void @{self.epilogue}(ptr %ctx, i64 {b}, i64 {ic}, i64 {end})")
+                w.op(f"call void {_callee(self.epilogue)}(ptr %ctx, i64 {b}, i64 {ic}, i64 {end})")
 
 
 def _scalar_gemm(fn: str, t: str, epilogue_fn: str | None) -> str:
     """Integer matmul: rows split over threads; C row = sum_k A[m, k] * B[k, :] with wraparound."""
-    w = _FunctionWriter(f"define internal void @{fn}({_PARAMS})")
+    w = _FunctionWriter(f"define internal void @{fn}({_params(epilogue_fn)})")
     units = w.mul("%batch", "%M")
     empty = w(f"or i1 {w.cmp('sle', units, 0)}, {w.cmp('sle', '%N', 0)}")
     with w.if_(empty):
@@ -845,6 +857,6 @@ def _scalar_gemm(fn: str, t: str, epilogue_fn: str | None) -> str:
                 total = w(f"add {t} {w(f'load {t}, ptr {cp}')}, {prod}")
                 w.op(f"store {t} {total}, ptr {cp}")
         if epilogue_fn is not None:
-            w.op(f"call void @{epilogue_fn}(ptr %ctx, i64 {b}, i64 {m}, i64 {w.add(m, 1)})")
+            w.op(f"call void {_callee(epilogue_fn)}(ptr %ctx, i64 {b}, i64 {m}, i64 {w.add(m, 1)})")
     w.op("ret void")
     return w.text()

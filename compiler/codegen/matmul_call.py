@@ -23,6 +23,25 @@ def _matmul_ir(fn: str, dtype, epilogue_fn):
     return decls + "\n" + matmul.matmul_function_ir(fn, dtype, epilogue_fn)
 
 
+def shared_gemm(module, dtype) -> str:
+    """The module's GEMM for `dtype` (added on first use)."""
+    from . import matmul
+    defined = module.__dict__.setdefault("_gemms", {})
+    if dtype.name not in defined:
+        fn = f"ff_gemm_{dtype.name}"
+        module.add_external(_matmul_ir(fn, dtype, matmul.INDIRECT_EPILOGUE))
+        defined[dtype.name] = fn
+    return defined[dtype.name]
+
+
+def _noop_epilogue(module) -> str:
+    if not module.__dict__.get("_noop_epilogue"):
+        module.add_external("define internal void @ff_gemm_no_epilogue(ptr %ctx, i64 %b, i64 %r0, i64 %r1) "
+                            "nounwind {\nentry:\n  ret void\n}\n")
+        module._noop_epilogue = True
+    return "ff_gemm_no_epilogue"
+
+
 class _EpilogueGen(KernelGen):
     def __init__(self, parent: KernelGen, fn: str):
         super().__init__(parent.ctx, parent.kernel, fn)
@@ -56,13 +75,15 @@ def emit_matmul(g: KernelGen, s: L.MatmulTemplate) -> None:
                            f"the output {s.out} is {s.dtype.name}")
     n = getattr(g, "matmul_count", 0)
     g.matmul_count = n + 1
-    fn = f"{g.fn}_mm{n}"
-    epi = None
     module = g.ctx.module
+    # One blocked GEMM per dtype per module, taking the epilogue as a function pointer: each
+    # matmul site only adds its small epilogue (the GEMM is most of a module's LLVM time).
+    fn = shared_gemm(module, s.dtype)
     if s.epilogue is not None:
         epi = f"{g.fn}_epi{n}"
         g.extra_functions.append(_EpilogueGen(g, epi).generate_epilogue(s))
-    module.add_external(_matmul_ir(fn, s.dtype, epi))
+    else:
+        epi = _noop_epilogue(module)
     nslots = len(g.buffers) + len(g.ctx.symbols)
     ctx = f"%mmctx.{n}"
     g.allocas.append(f"  {ctx} = alloca [{max(nslots, 1)} x i64], align 8")
@@ -74,6 +95,6 @@ def emit_matmul(g: KernelGen, s: L.MatmulTemplate) -> None:
         g.put(f"store i64 {g.sym_val[sym]}, ptr {p}, align 8")
     vals = [g.ev(e) for e in (s.batch, s.m, s.n, s.k, *s.a_strides, *s.b_strides)]
     args = [f"ptr {g.pointer(s.a)}", f"ptr {g.pointer(s.b)}", f"ptr {g.pointer(s.out)}"]
-    args += [f"i64 {v}" for v in vals] + ["i64 %tid", "i64 %nthreads", f"ptr {ctx}"]
+    args += [f"i64 {v}" for v in vals] + ["i64 %tid", "i64 %nthreads", f"ptr {ctx}", f"ptr @{epi}"]
     g.put(f"call void @{fn}({', '.join(args)})")
     g.invalidate({"buf:" + s.out})
