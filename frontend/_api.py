@@ -47,3 +47,6 @@ from . import train  # noqa: E402,F401
 from . import data, nest, summary  # noqa: E402,F401
 from .function import TensorSpec, function, init_scope  # noqa: E402,F401
 from . import keras  # noqa: E402,F401
+
+# --- ahead-of-time artifacts (owner: compiler lead) -------------------------------------------
+from . import aot  # noqa: E402,F401
