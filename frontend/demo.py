@@ -91,7 +91,7 @@ def training_demo(steps: int = 300, hidden: int = 64) -> None:
             print(f"== MLP 64-{hidden}-10 on sklearn digits ({len(xtr)} train / {len(xte)} test), Adam(0.01), "
                   f"full-batch steps")
             t0 = time.perf_counter()
-            sess.run(train, feed_dict={x: xtr, y_: ytr})          # compiles the training step once
+            sess.run([train, loss], feed_dict={x: xtr, y_: ytr})  # compiles the training step once
             compile_s = time.perf_counter() - t0
             t0 = time.perf_counter()
             for step in range(1, steps + 1):
