@@ -192,3 +192,32 @@ def test_py_func_and_print_run_on_the_host(graph, capsys):
         s, n = sess.run(pair, {x: [1.0, 2.0, 3.0]})
         assert s == 6.0 and n == 3
     assert "doubled: [2.0 4.0]" in capsys.readouterr().err
+
+
+def test_monitored_training_session_hooks_checkpoints_and_end_of_input(graph, tmp_path):
+    gs = tf.train.get_or_create_global_step()
+    w = tf.Variable(5.0)
+    train = tf.train.GradientDescentOptimizer(0.1).minimize(tf.square(w), global_step=gs)
+    final = tf.train.FinalOpsHook(w)
+    ckpt = str(tmp_path)
+    with tf.train.MonitoredTrainingSession(checkpoint_dir=ckpt, save_checkpoint_steps=4,
+                                           hooks=[tf.train.StopAtStepHook(last_step=6), final]) as sess:
+        steps = 0
+        while not sess.should_stop():
+            sess.run(train)
+            steps += 1
+    assert steps == 6 and abs(final.final_ops_values - 5.0 * 0.8 ** 6) < 1e-5
+    assert tf.train.latest_checkpoint(ckpt).endswith("model.ckpt-6")
+    with tf.train.MonitoredTrainingSession(checkpoint_dir=ckpt) as sess:   # restores instead of initializing
+        assert sess.run(gs) == 6
+    q = tf.FIFOQueue(5, tf.int32)
+    fill = q.enqueue_many([[1, 2, 3]])
+    close = q.close()
+    item = q.dequeue()
+    seen = []
+    with tf.train.SingularMonitoredSession() as sess:
+        sess.run(fill)
+        sess.run(close)
+        while not sess.should_stop():
+            seen.append(int(sess.run(item)))      # the 4th run raises OutOfRangeError: swallowed by `with`
+    assert seen == [1, 2, 3]
