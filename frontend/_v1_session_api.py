@@ -17,6 +17,7 @@ from .graph import Graph, get_default_graph, reset_default_graph  # noqa: F401
 from .session import (ConfigProto, GPUOptions, GraphOptions, InteractiveSession, OptimizerOptions,  # noqa: F401
                       RunMetadata, RunOptions, Session, get_default_session)
 from .placeholders import placeholder, placeholder_with_default  # noqa: F401
+from . import gfile as _gfile
 from . import io_ops as _io_ops
 from . import queues as _queues
 from . import tfrecord as _tfrecord
@@ -78,7 +79,9 @@ def _optional(module_name):
 train = _optional("fuseflow.train")
 
 python_io = _tfrecord.python_io
+gfile = _gfile.gfile_v1
 io = types.SimpleNamespace(
+    gfile=_gfile.gfile_v2,
     TFRecordWriter=_tfrecord.TFRecordWriter, TFRecordOptions=_tfrecord.TFRecordOptions,
     TFRecordCompressionType=_tfrecord.TFRecordCompressionType, tf_record_iterator=_tfrecord.tf_record_iterator,
     FixedLenFeature=FixedLenFeature, FixedLenSequenceFeature=FixedLenSequenceFeature, VarLenFeature=VarLenFeature,
@@ -105,6 +108,6 @@ __all__ = [
     "matching_files", "parse_example", "parse_single_example", "read_file", "write_file", "decode_raw",
     "FIFOQueue", "FixedLengthRecordReader", "IdentityReader", "PaddingFIFOQueue", "QueueBase", "RandomShuffleQueue",
     "ReaderBase", "TextLineReader", "TFRecordReader", "WholeFileReader", "random_shuffle", "python_io", "io",
-    "Print", "numpy_function", "py_func", "make_template", "tables_initializer", "count_up_to", "scatter_add",
+    "gfile", "Print", "numpy_function", "py_func", "make_template", "tables_initializer", "count_up_to", "scatter_add",
     "scatter_sub", "scatter_update",
 ] + (["train"] if train is not None else [])

@@ -247,3 +247,18 @@ def test_match_filenames_once_and_text_lines(graph, tmp_path):
         assert [sess.run(line) for _ in range(3)] == [b"x1", b"x2", b"x1"]
         coord.request_stop()
         coord.join(threads)
+
+
+def test_gfile_and_eager_parsing(tmp_path):
+    import fuseflow as tf2
+    p = str(tmp_path / "sub" / "x.txt")
+    tf.gfile.MakeDirs(str(tmp_path / "sub"))
+    with tf.gfile.GFile(p, "w") as f:
+        f.write("hi")
+    assert tf.gfile.Exists(p) and tf2.io.gfile.glob(str(tmp_path / "sub" / "*")) == [p]
+    tf.gfile.DeleteRecursively(str(tmp_path / "sub"))
+    assert not tf2.io.gfile.exists(p)
+    ex = tf2.train.Example(features=tf2.train.Features(feature={"a": _int64(7)}))
+    parsed = tf2.io.parse_single_example(ex.SerializeToString(), {"a": tf2.io.FixedLenFeature([], tf2.int64)})
+    assert int(parsed["a"].numpy()) == 7
+    assert tf2.io.decode_raw(b"\x01\x02", tf2.uint8).numpy().tolist() == [1, 2]
