@@ -434,15 +434,26 @@ class _BlockedGemm:
                     for j in range(nvv):
                         v = w(f"load {self.vt}, ptr {w.gep(t, srow, j * vl)}, align {self.size}")
                         w.op(f"store {self.vt} {v}, ptr {w.gep(t, drow, j * vl, inbounds=True)}, align 64")
-        # Remaining panels (all of them for other layouts; transposed B has sbk == 1): walk each
-        # column down k, then zero-pad the columns past nc.
+        # Remaining panels (all of them for other layouts): walk each column down k, then zero-pad
+        # the columns past nc. Transposed B (sbk == 1) first moves full panels' VL x VL blocks
+        # through register transposes.
+        vl = self.tl.vl
         with w.loop(w.mul(full_panels, nr), "%nc", nr, "jp") as jp:
             nv = w.min(nr, w.sub("%nc", jp))
             panel = w.gep(t, "%dst", w.mul(jp, "%kc"), inbounds=True)
             cols = w.gep(t, "%src", w.mul(jp, "%sbn"))
+            by_blocks = w(f"and i1 {w.cmp('eq', '%sbk', 1)}, {w.cmp('eq', nv, nr)}")
+            k_done = w(f"select i1 {by_blocks}, i64 {w(f'and i64 %kc, {-vl}')}, i64 0")
+            with w.loop(0, k_done, vl, "tk") as k:
+                for h in range(nvv):
+                    vecs = [w(f"load {self.vt}, ptr {w.gep(t, w.gep(t, cols, w.mul(h * vl + c, '%sbn')), k)}, "
+                              f"align {self.size}") for c in range(vl)]
+                    for kk, v in enumerate(self._transpose(w, vecs)):
+                        dst = w.gep(t, panel, w.add(w.mul(w.add(k, kk), nr), h * vl), inbounds=True)
+                        w.op(f"store {self.vt} {v}, ptr {dst}, align 64")
             with w.loop(0, nv, 1, "gj") as j:
                 scol = w.gep(t, cols, w.mul(j, "%sbn"))
-                with w.loop(0, "%kc", 1, "gk") as k:
+                with w.loop(k_done, "%kc", 1, "gk") as k:
                     sp = w.gep(t, scol, w.mul(k, "%sbk"))
                     x = w(f"load {t}, ptr {sp}")
                     w.op(f"store {t} {x}, ptr {w.gep(t, panel, w.add(w.mul(k, nr), j), inbounds=True)}")
