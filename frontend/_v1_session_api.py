@@ -12,7 +12,8 @@ from . import initializers as _init
 from .collections_api import (GraphKeys, add_to_collection, add_to_collections, get_all_collection_keys,  # noqa: F401
                               get_collection, get_collection_ref)
 from .context import disable_eager_execution, enable_eager_execution, executing_eagerly  # noqa: F401
-from .control_flow import case, cond, control_dependencies, group, no_op, tuple_, with_dependencies  # noqa: F401
+from .control_flow import (case, cond, control_dependencies, group, no_op, tuple_, while_loop,  # noqa: F401
+                           with_dependencies)  # noqa: F401
 from .graph import Graph, get_default_graph, reset_default_graph  # noqa: F401
 from .session import (ConfigProto, GPUOptions, GraphOptions, InteractiveSession, OptimizerOptions,  # noqa: F401
                       RunMetadata, RunOptions, Session, get_default_session)
@@ -92,7 +93,7 @@ io = types.SimpleNamespace(
 __all__ = [
     "errors", "GraphKeys", "add_to_collection", "add_to_collections", "get_all_collection_keys", "get_collection",
     "get_collection_ref", "disable_eager_execution", "enable_eager_execution", "executing_eagerly", "case", "cond",
-    "control_dependencies", "group", "no_op", "tuple", "with_dependencies", "Graph", "get_default_graph",
+    "control_dependencies", "group", "no_op", "tuple", "while_loop", "with_dependencies", "Graph", "get_default_graph",
     "reset_default_graph", "ConfigProto", "GPUOptions", "GraphOptions", "InteractiveSession", "OptimizerOptions",
     "RunMetadata", "RunOptions", "Session", "get_default_session", "assign", "assign_add", "assign_sub",
     "AUTO_REUSE", "VariableScope", "get_local_variable", "get_variable", "get_variable_scope", "no_regularizer",

@@ -6,7 +6,8 @@ from __future__ import annotations
 import enum
 
 from . import errors  # noqa: F401
-from .control_flow import case, cond, control_dependencies, group, no_op, tuple_, with_dependencies  # noqa: F401
+from .control_flow import (case, cond, control_dependencies, group, no_op, tuple_, while_loop,  # noqa: F401
+                           with_dependencies)  # noqa: F401
 from .variable_scope import name_scope_v2
 from .script_ops import numpy_function  # noqa: F401
 from . import gfile as _gfile
@@ -41,5 +42,5 @@ class VariableAggregation(enum.Enum):
     ONLY_FIRST_REPLICA = 3
 
 
-__all__ = ["errors", "case", "cond", "control_dependencies", "group", "no_op", "tuple", "with_dependencies",
+__all__ = ["errors", "case", "cond", "control_dependencies", "group", "no_op", "tuple", "while_loop", "with_dependencies",
            "name_scope", "Variable", "VariableSynchronization", "VariableAggregation", "numpy_function", "io"]

@@ -218,3 +218,119 @@ def case(pred_fn_pairs, default=None, exclusive=False, strict=False, name="case"
 
 
 __all__ = ["control_dependencies", "no_op", "group", "with_dependencies", "tuple_", "cond", "case"]
+
+
+# ------------------------------------------------------------------------------ while_loop
+UNROLL_LIMIT = 10000
+
+
+def _static_eval(t, env: dict):
+    """t's value when the tensors in `env` have the given values and nothing else is fed, or
+    None when it depends on something only known at run time (feeds, variables, RNG)."""
+    from fuseflow.compiler import interpret
+    from fuseflow.compiler.ir import TensorType
+
+    from .array_ops import static_value
+    from .build import FeedError, replay
+    from .errors import OpError
+    if not isinstance(t, Tensor):
+        return None if t is None else np.asarray(t._value if isinstance(t, EagerTensor) else t)
+    if t in env:
+        return env[t]
+    if not env:
+        return static_value(t)
+    feeds = {x: TensorType(tuple(v.shape), x.dtype) for x, v in env.items()}
+    try:
+        ctx = replay([t.op], feeds)
+        ctx.graph.graph["outputs"] = [ctx.values[t]]
+        if any(not isinstance(k, Tensor) or k not in env for k in ctx.params):
+            return None
+        return interpret(ctx.graph, [env[k] for k in ctx.params])[0]
+    except (FeedError, OpError, ValueError, TypeError, KeyError, NotImplementedError):
+        return None
+
+
+def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations=10, back_prop=True,
+               swap_memory=False, name=None, maximum_iterations=None, return_same_structure=False):
+    """Repeat `body` while `cond` holds.
+
+    Eager: a Python loop. Graph mode: fuseflow's compiled programs have no loops, so the loop
+    is UNROLLED while the graph is built. This needs the trip count to be known then: `cond`
+    must be computable from loop variables that start as constants and stay computable
+    (a counter `i < n`), while the other loop variables may depend on anything (feeds,
+    variables). Gradients flow through the unrolled ops. A condition on run-time values
+    raises NotImplementedError naming the loop."""
+    from . import nest
+    from .core import convert_to_tensor
+    if not callable(cond) or not callable(body):
+        raise TypeError("while_loop: cond and body must be callable")
+    single = not nest.is_nested(loop_vars)
+    structure = loop_vars
+
+    def pack(flat):
+        return flat[0] if single else nest.pack_sequence_as(structure, flat)
+
+    def call(fn, flat):
+        return fn(flat[0]) if single else fn(*flat) if isinstance(structure, (list, tuple)) and \
+            not hasattr(structure, "_fields") else fn(pack(flat))
+
+    flat = [convert_to_tensor(v) if not hasattr(v, "_as_tensor") else v._as_tensor()
+            for v in nest.flatten(loop_vars)]
+    if not _graph_mode() and not any(isinstance(v, Tensor) for v in flat):
+        it = 0
+        while maximum_iterations is None or it < int(maximum_iterations):
+            if not bool(np.asarray(_eager_value(call(cond, flat)))):
+                break
+            out = call(body, flat)
+            flat = [convert_to_tensor(v) for v in (nest.flatten(out) if not single else [out])]
+            it += 1
+        return flat[0] if (len(flat) == 1 and not return_same_structure) else pack(flat)
+    g = graph_mod.get_default_graph()
+    max_iter = None if maximum_iterations is None else _static_eval(convert_to_tensor(maximum_iterations), {})
+    with g.name_scope(name or "while") as scope:
+        env = {}
+        for v in flat:
+            val = _static_eval(v, {})
+            if val is not None:
+                env[v] = val
+        it = 0
+        while True:
+            if max_iter is not None and it >= int(max_iter):
+                break
+            c = call(cond, flat)
+            value = _static_eval(convert_to_tensor(c), env)
+            if value is None:
+                raise NotImplementedError(
+                    f"tf.while_loop '{scope[:-1]}': the loop condition depends on values only known when the graph "
+                    f"runs; fuseflow unrolls graph-mode loops, so the number of iterations must be computable "
+                    f"while building the graph (e.g. a counter compared with a constant)")
+            if not bool(np.asarray(value)):
+                break
+            if it >= UNROLL_LIMIT:
+                raise NotImplementedError(f"tf.while_loop '{scope[:-1]}': more than {UNROLL_LIMIT} iterations to "
+                                          f"unroll")
+            out = call(body, flat)
+            out_flat = [out] if single else nest.flatten(out)
+            if len(out_flat) != len(flat):
+                raise ValueError(f"tf.while_loop: body returned {len(out_flat)} loop variables, expected {len(flat)}")
+            new = [convert_to_tensor(o) if not hasattr(o, "_as_tensor") else o._as_tensor() for o in out_flat]
+            for old, nw in zip(flat, new):
+                if old.dtype != nw.dtype:
+                    raise TypeError(f"tf.while_loop: a loop variable changed dtype from {old.dtype.name} to "
+                                    f"{nw.dtype.name}")
+            new_env = {}
+            for nw in new:
+                val = _static_eval(nw, env)
+                if val is not None:
+                    new_env[nw] = val
+            flat, env = new, new_env
+            it += 1
+    if len(flat) == 1 and not return_same_structure:
+        return flat[0]                       # TF returns a lone loop variable unpacked
+    return pack(flat)
+
+
+def _eager_value(x):
+    if isinstance(x, EagerTensor):
+        return x._value
+    return x

@@ -371,3 +371,24 @@ def test_scatter_ops_and_count_up_to(graph):
         assert [sess.run(up), sess.run(up)] == [0, 1]
         with pytest.raises(tf.errors.OutOfRangeError):
             sess.run(up)
+
+
+def test_while_loop_unrolls_static_trip_counts(graph):
+    x = tf.placeholder(tf.float32, [None])
+    i, y = tf.while_loop(lambda i, y: i < 5, lambda i, y: (i + 1, y * 2.0), [tf.constant(0), x])
+    w = tf.Variable(1.0)
+    _, z = tf.while_loop(lambda k, z: tf.less(k, 3), lambda k, z: [k + 1, z + w], (tf.constant(0), tf.constant(0.0)))
+    dz = tf.gradients(z, w)[0]
+    capped = tf.while_loop(lambda a: a < 100, lambda a: a * 2, [tf.constant(1)], maximum_iterations=3)
+    with pytest.raises(NotImplementedError, match="only known when the graph runs"):
+        tf.while_loop(lambda v: tf.reduce_sum(v) < 10.0, lambda v: v * 2.0, [x])
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        iv, yv, zv, dv, cv = sess.run([i, y, z, dz, capped], {x: [1.0, 3.0]})
+    assert iv == 5 and yv.tolist() == [32.0, 96.0] and zv == 3.0 and dv == 3.0 and cv == 8
+
+
+def test_while_loop_eager():
+    import fuseflow
+    out = fuseflow.while_loop(lambda a, b: a < 4, lambda a, b: (a + 1, b * 2), [fuseflow.constant(0), fuseflow.constant(1)])
+    assert [int(t.numpy()) for t in out] == [4, 16]
