@@ -22,9 +22,10 @@ Float32/float64 take one of three paths, chosen at run time from the shape and s
                                     one broadcast of A times NR/VL vectors of B per k (llvm.fma)
           epilogue(ctx, b, ic, ic+mc) once the rows are complete (last jc and pc)
 
-   Packing pads edges with zeros, so the micro-kernel always runs a full tile and only its stores
-   are masked (llvm.masked.load/store). Packing reads along whichever stride is unit, so transposed
-   operands (swapped strides) cost the same.
+   KC, MC and NC are caps: blocks are evened out (K = 600 runs as 2 x 300). Packing pads edges
+   with zeros, so the micro-kernel always runs a full tile and only its stores are masked
+   (llvm.masked.load/store). Row-major operands pack with vector copies, transposed ones (swapped
+   strides) through VL x VL register transposes, so every layout runs at about the same speed.
 2. Direct (M <= MR, unit-stride B rows; e.g. batch-1 dense layers): no packing, which would cost
    more than the product; A and B are read in place, K in short blocks.
 3. Dot (N <= NR/2, unit-stride A rows; e.g. a dense layer with one output): one vectorized dot
