@@ -17,7 +17,7 @@ import pytest
 
 from fuseflow.compiler import dtypes
 from fuseflow.compiler.codegen.matmul import (
-    _FunctionWriter, gemm_tiling, matmul_declarations, matmul_function_ir)
+    INDIRECT_EPILOGUE, _FunctionWriter, gemm_tiling, matmul_declarations, matmul_function_ir)
 
 KC = gemm_tiling(dtypes.float32).kc
 NC = gemm_tiling(dtypes.float32).nc
@@ -25,6 +25,8 @@ NC = gemm_tiling(dtypes.float32).nc
 _ARGS = ("ptr %A, ptr %B, ptr %C, i64 %batch, i64 %M, i64 %N, i64 %K, i64 %sab, i64 %sam, i64 %sak, "
          "i64 %sbb, i64 %sbk, i64 %sbn, i64 %tid, i64 %nthreads, ptr %ctx")
 _CFUNC = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * 3 + [ctypes.c_int64] * 12 + [ctypes.c_void_p]))
+_CFUNC_INDIRECT = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * 3 + [ctypes.c_int64] * 12 + [ctypes.c_void_p,
+                                                                                          ctypes.c_int64]))
 _LLVM_T = {"float32": "float", "float64": "double", "int32": "i32", "int64": "i64"}
 
 
@@ -65,12 +67,20 @@ def _epilogue_ir(name: str, dtype) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def _kernel(dtype_name: str, with_epilogue: bool, isa=None):
+def _kernel(dtype_name: str, with_epilogue: bool, isa=None, indirect=False):
+    """(engine, entry). indirect: the GEMM takes its epilogue as a pointer; the entry gets one more
+    i64 argument choosing between the test epilogue (nonzero) and null (no epilogue)."""
     dtype = dtypes.as_dtype(dtype_name)
-    epi = "test_epilogue" if with_epilogue else None
-    text = (matmul_declarations() + matmul_function_ir("ff_mm", dtype, epi, isa)
-            + (_epilogue_ir(epi, dtype) if with_epilogue else "")
-            + f"define void @entry({_ARGS}) {{\n  call void @ff_mm({_ARGS})\n  ret void\n}}\n")
+    epi = "test_epilogue" if with_epilogue or indirect else None
+    text = (matmul_declarations() + matmul_function_ir("ff_mm", dtype, INDIRECT_EPILOGUE if indirect else epi, isa)
+            + (_epilogue_ir(epi, dtype) if epi else ""))
+    if indirect:
+        text += (f"define void @entry({_ARGS}, i64 %use_epilogue) {{\n"
+                 f"  %on = icmp ne i64 %use_epilogue, 0\n"
+                 f"  %epi = select i1 %on, ptr @{epi}, ptr null\n"
+                 f"  call void @ff_mm({_ARGS}, ptr %epi)\n  ret void\n}}\n")
+    else:
+        text += f"define void @entry({_ARGS}) {{\n  call void @ff_mm({_ARGS})\n  ret void\n}}\n"
     tm = _target_machine(isa)  # MCJIT takes ownership of its target machine: one per engine
     mod = llvm.parse_assembly(text)
     mod.triple = tm.triple
@@ -81,7 +91,7 @@ def _kernel(dtype_name: str, with_epilogue: bool, isa=None):
     engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
     engine.add_object_file(llvm.ObjectFileRef.from_data(tm.emit_object(mod)))
     engine.finalize_object()
-    return engine, _CFUNC(engine.get_function_address("entry"))
+    return engine, (_CFUNC_INDIRECT if indirect else _CFUNC)(engine.get_function_address("entry"))
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -117,9 +127,11 @@ def _strides(x: np.ndarray, batched: bool):
     return (0 if x.shape[0] == 1 else s[0]), s[1], s[2]
 
 
-def run(a: np.ndarray, b: np.ndarray, nthreads=1, epilogue=False, concurrent=True, c=None, isa=None):
+def run(a: np.ndarray, b: np.ndarray, nthreads=1, epilogue=False, concurrent=True, c=None, isa=None,
+        indirect=False):
     """C = a @ b through the kernel. a: [batch?, M, K] view, b: [batch?, K, N] view (any strides;
-    a batch dim of size 1 broadcasts with stride 0). Threads run concurrently or one after another."""
+    a batch dim of size 1 broadcasts with stride 0). Threads run concurrently or one after another.
+    indirect: use the GEMM variant taking the epilogue as a pointer (null when not `epilogue`)."""
     batched = a.ndim == 3
     batch = max(a.shape[0], b.shape[0]) if batched else 1
     m, k = a.shape[-2:]
@@ -129,9 +141,10 @@ def run(a: np.ndarray, b: np.ndarray, nthreads=1, epilogue=False, concurrent=Tru
         c[...] = 7  # garbage the kernel must overwrite
     counts = np.zeros(batch * m, np.int64)
     ctx = (ctypes.c_void_p * 4)(c.ctypes.data, m, n, counts.ctypes.data)
-    _, fn = _kernel(a.dtype.name, epilogue, isa)
+    _, fn = _kernel(a.dtype.name, epilogue and not indirect, isa, indirect)
+    extra = (int(epilogue),) if indirect else ()
     args = [(a.ctypes.data, b.ctypes.data, c.ctypes.data, batch, m, n, k, *_strides(a, batched),
-             *_strides(b, batched), tid, nthreads, ctypes.addressof(ctx)) for tid in range(nthreads)]
+             *_strides(b, batched), tid, nthreads, ctypes.addressof(ctx), *extra) for tid in range(nthreads)]
     if concurrent and nthreads > 1:
         threads = [threading.Thread(target=fn, args=arg) for arg in args]
         for th in threads:
@@ -298,6 +311,27 @@ def test_avx2_tiling_is_correct_on_an_avx2_target(dtype):
             got, counts = run(a, b, nthreads, epilogue=True, isa="avx2")
             np.testing.assert_array_equal(counts, 1)
             np.testing.assert_allclose(got, np.maximum(_reference(a, b), 0) + 1, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+def test_indirect_epilogue_pointer_and_null(dtype):
+    """INDIRECT_EPILOGUE: one GEMM serves every epilogue through a pointer; null means none (and
+    then skinny problems may split columns, with thread-independent results)."""
+    rng = np.random.default_rng(7)
+    for (m, n, k), b_transposed in [((37, 45, 70), False), ((3, 300, 20), False), ((3, 300, 20), True),
+                                    ((130, 3, 40), False), ((4, 5, 0), False)]:
+        a, b = _operand(rng, (2, m, k), dtype), _operand(rng, (2, k, n), dtype, b_transposed)
+        for nthreads in (1, 2, 3):
+            got, counts = run(a, b, nthreads, epilogue=True, indirect=True, concurrent=nthreads == 2)
+            np.testing.assert_array_equal(counts, 1)
+            want = np.maximum(_reference(a, b), 0) + 1
+            if a.dtype.kind == "f":
+                np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * max(k, 1))
+            else:
+                np.testing.assert_array_equal(got, want.astype(a.dtype))
+            plain, counts = run(a, b, nthreads, indirect=True, concurrent=nthreads == 2)
+            np.testing.assert_array_equal(counts, 0)
+            np.testing.assert_array_equal(plain, run(a, b, 1)[0])
 
 
 def test_helpers_are_prefixed_and_signature_is_exact():

@@ -104,6 +104,7 @@ _PARAMS = ("ptr %A, ptr %B, ptr %C, i64 %batch, i64 %M, i64 %N, i64 %K, i64 %sab
 
 # Pass this as `epilogue_fn` to get a GEMM that takes its epilogue as a trailing `ptr %epilogue`
 # parameter and calls it indirectly: one GEMM per dtype then serves every matmul of a module.
+# A null %epilogue means no epilogue (and lets skinny problems split columns across threads).
 INDIRECT_EPILOGUE = "%epilogue"
 
 
@@ -111,8 +112,25 @@ def _params(epilogue_fn) -> str:
     return _PARAMS + (", ptr %epilogue" if epilogue_fn == INDIRECT_EPILOGUE else "")
 
 
-def _callee(epilogue_fn) -> str:
-    return epilogue_fn if epilogue_fn == INDIRECT_EPILOGUE else f"@{epilogue_fn}"
+def _call_epilogue(w: "_FunctionWriter", epilogue_fn, b, r0, r1) -> None:
+    """Rows [r0, r1) of batch b are final: run the epilogue on them (if there is one)."""
+    if epilogue_fn is None:
+        return
+    call = f"call void {{}}(ptr %ctx, i64 {b}, i64 {r0}, i64 {r1})"
+    if epilogue_fn != INDIRECT_EPILOGUE:
+        w.op(call.format(f"@{epilogue_fn}"))
+        return
+    with w.if_(w("icmp ne ptr %epilogue, null")):
+        w.op(call.format("%epilogue"))
+
+
+def _no_epilogue(w: "_FunctionWriter", epilogue_fn) -> str:
+    """i1: true when this call has no epilogue (threads may then split columns)."""
+    if epilogue_fn is None:
+        return "true"
+    if epilogue_fn == INDIRECT_EPILOGUE:
+        return w("icmp eq ptr %epilogue, null")
+    return "false"
 
 
 def matmul_declarations() -> str:
@@ -616,8 +634,7 @@ class _BlockedGemm:
                                  f"ptr {b_k}, i64 %sbk, i64 {kc}, ptr {c_cols}, i64 %N, i64 %M, i64 {ncols}, "
                                  f"i1 {accumulate})")
                     below = rows
-                if self.epilogue is not None:
-                    w.op(f"call void {_callee(self.epilogue)}(ptr %ctx, i64 {b}, i64 0, i64 %M)")
+                _call_epilogue(w, self.epilogue, b, "0", "%M")
 
     # ---- dot path for N <= NR/2 with unit-stride A rows -----------------------------------
     @property
@@ -712,8 +729,7 @@ class _BlockedGemm:
                         c_rows = w.gep(t, c_b, w.mul(r, "%N"))
                         w.op(f"call void @{self.fn}.dot(ptr {a_rows}, i64 %sam, ptr {bt}, i64 %K, ptr {c_rows}, "
                              f"i64 %N, i64 {mv}, i64 %N)")
-                    if self.epilogue is not None:
-                        w.op(f"call void {_callee(self.epilogue)}(ptr %ctx, i64 {b}, i64 {rb}, i64 {rb_end})")
+                    _call_epilogue(w, self.epilogue, b, rb, rb_end)
         w.op(f"call void @free(ptr {bt})")
 
 
@@ -724,9 +740,10 @@ class _BlockedGemm:
         (skinny M, e.g. a batch-1 dense layer): then columns are."""
         u0, u1 = _split(w, units, "%tid", "%nthreads")
         c0, c1 = "0", "%N"
-        if self.epilogue is None:
+        if self.epilogue is None or self.epilogue == INDIRECT_EPILOGUE:
             chunks = _ceil_div(w, "%N", width)
             by_cols = w(f"and i1 {w.cmp('sgt', '%nthreads', 1)}, {w.cmp('sgt', chunks, units)}")
+            by_cols = w(f"and i1 {by_cols}, {_no_epilogue(w, self.epilogue)}")
             p0, p1 = _split(w, chunks, "%tid", "%nthreads")
             u0 = w(f"select i1 {by_cols}, i64 0, i64 {u0}")
             u1 = w(f"select i1 {by_cols}, i64 {units}, i64 {u1}")
@@ -821,8 +838,7 @@ class _BlockedGemm:
                                          f"ptr {c_tile}, i64 %N, i1 {accumulate}, i64 {mv}, i64 {nv})")
                             if self.epilogue is not None:
                                 with w.if_(rows_done):
-                                    w.op(f"call void {_callee(self.epilogue)}(ptr %ctx, i64 {b}, i64 {ic}, "
-                                         f"i64 {w.add(ic, mc)})")
+                                    _call_epilogue(w, self.epilogue, b, ic, w.add(ic, mc))
         w.op(f"call void @free(ptr {bpack})")
         w.op(f"call void @free(ptr {apack})")
         w.op("ret void")
@@ -837,8 +853,7 @@ class _BlockedGemm:
                 row = w.gep(t, c_b, w.mul(m, "%N"))
                 with w.loop(c0, c1, 1, "zn") as n:
                     w.op(f"store {t} {self._zero()}, ptr {w.gep(t, row, n)}")
-            if self.epilogue is not None:
-                w.op(f"call void {_callee(self.epilogue)}(ptr %ctx, i64 {b}, i64 {ic}, i64 {end})")
+            _call_epilogue(w, self.epilogue, b, ic, end)
 
 
 def _scalar_gemm(fn: str, t: str, epilogue_fn: str | None) -> str:
@@ -868,7 +883,6 @@ def _scalar_gemm(fn: str, t: str, epilogue_fn: str | None) -> str:
                 prod = w(f"mul {t} {a}, {w(f'load {t}, ptr {bp}')}")
                 total = w(f"add {t} {w(f'load {t}, ptr {cp}')}, {prod}")
                 w.op(f"store {t} {total}, ptr {cp}")
-        if epilogue_fn is not None:
-            w.op(f"call void {_callee(epilogue_fn)}(ptr %ctx, i64 {b}, i64 {m}, i64 {w.add(m, 1)})")
+        _call_epilogue(w, epilogue_fn, b, m, w.add(m, 1))
     w.op("ret void")
     return w.text()
