@@ -8,10 +8,24 @@ networkx. Add public names to `_api.py`.
 """
 import importlib as _importlib
 import importlib.util as _importlib_util
+import sys as _sys
+import types as _types
 
 # Submodules whose name is also an API object of a different kind (tf.function is the
 # decorator, not frontend/function.py): the API object wins.
 _API_OVER_SUBMODULE = frozenset({"function", "gradients"})
+
+
+class _Package(_types.ModuleType):
+    def __setattr__(self, name, value):
+        # Importing fuseflow.function / fuseflow.gradients sets a package attribute of that name
+        # to the submodule; skip that, so the attribute stays the decorator / the function.
+        if name in _API_OVER_SUBMODULE and isinstance(value, _types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package
 
 
 def _namespace():
