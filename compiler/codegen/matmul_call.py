@@ -34,14 +34,6 @@ def shared_gemm(module, dtype) -> str:
     return defined[dtype.name]
 
 
-def _noop_epilogue(module) -> str:
-    if not module.__dict__.get("_noop_epilogue"):
-        module.add_external("define internal void @ff_gemm_no_epilogue(ptr %ctx, i64 %b, i64 %r0, i64 %r1) "
-                            "nounwind {\nentry:\n  ret void\n}\n")
-        module._noop_epilogue = True
-    return "ff_gemm_no_epilogue"
-
-
 class _EpilogueGen(KernelGen):
     def __init__(self, parent: KernelGen, fn: str):
         super().__init__(parent.ctx, parent.kernel, fn)
@@ -83,7 +75,7 @@ def emit_matmul(g: KernelGen, s: L.MatmulTemplate) -> None:
         epi = f"{g.fn}_epi{n}"
         g.extra_functions.append(_EpilogueGen(g, epi).generate_epilogue(s))
     else:
-        epi = _noop_epilogue(module)
+        epi = None   # a null epilogue also lets the GEMM split skinny problems by columns
     nslots = len(g.buffers) + len(g.ctx.symbols)
     ctx = f"%mmctx.{n}"
     g.allocas.append(f"  {ctx} = alloca [{max(nslots, 1)} x i64], align 8")
@@ -95,6 +87,6 @@ def emit_matmul(g: KernelGen, s: L.MatmulTemplate) -> None:
         g.put(f"store i64 {g.sym_val[sym]}, ptr {p}, align 8")
     vals = [g.ev(e) for e in (s.batch, s.m, s.n, s.k, *s.a_strides, *s.b_strides)]
     args = [f"ptr {g.pointer(s.a)}", f"ptr {g.pointer(s.b)}", f"ptr {g.pointer(s.out)}"]
-    args += [f"i64 {v}" for v in vals] + ["i64 %tid", "i64 %nthreads", f"ptr {ctx}", f"ptr @{epi}"]
+    args += [f"i64 {v}" for v in vals] + ["i64 %tid", "i64 %nthreads", f"ptr {ctx}", f"ptr @{epi}" if epi else "ptr null"]
     g.put(f"call void @{fn}({', '.join(args)})")
     g.invalidate({"buf:" + s.out})
