@@ -74,7 +74,7 @@ def bench_softmax(tf, rows, cols):
     ours = best(lambda: compiled(x))
     ref = best(numpy_softmax, repeat=3)
     print(f"softmax {rows}x{cols} f32: fuseflow {ours*1e3:8.2f} ms | numpy {ref*1e3:8.2f} ms ({ref/ours:5.1f}x) | "
-          f"{2*x.nbytes/ours/1e9:5.1f} GB/s effective | kernels {getattr(compiled, 'num_kernels', '?')}")
+          f"{2*x.nbytes/ours/1e9:5.1f} GB/s effective | kernels {compiled.compiled_graph.num_kernels}")
     return dict(ours=ours, numpy=ref)
 
 

@@ -89,7 +89,13 @@ def eager_error(e: Exception) -> Exception:
                    {"__module__": errors.__name__,
                     "__doc__": f"InvalidArgumentError raised eagerly; also a {base.__name__}."})
         _EAGER_ERROR_TYPES[base] = cls
-    err = cls(None, None, str(e))
+    message = str(e)
+    if "[at " not in message:
+        from .graph import user_location
+        loc = user_location()
+        if loc is not None:
+            message += f" [at {loc}]"   # eager errors name the user's line too
+    err = cls(None, None, message)
     err.__traceback__ = e.__traceback__
     return err
 
