@@ -27,10 +27,23 @@ def user_location(scope: str = "") -> Optional[SourceLoc]:
     f = sys._getframe(1)
     while f is not None:
         fn = f.f_code.co_filename
-        if not os.path.abspath(fn).startswith(_FRONTEND_DIR) and "fuseflow" not in os.path.basename(os.path.dirname(fn)):
+        if _is_user_file(fn):
             return SourceLoc(os.path.basename(fn), f.f_lineno, scope)
         f = f.f_back
     return None
+
+
+_STDLIB_DIR = os.path.dirname(os.path.abspath(contextlib.__file__))
+_USER_FILES_IN_PACKAGE = ("demo.py",)   # fuseflow's own example programs count as user code
+
+
+def _is_user_file(fn: str) -> bool:
+    if fn.startswith("<"):
+        return False                      # <frozen runpy>, <string>
+    path = os.path.abspath(fn)
+    if path.startswith(_FRONTEND_DIR) or "fuseflow" in os.path.basename(os.path.dirname(fn)):
+        return os.path.basename(path) in _USER_FILES_IN_PACKAGE
+    return not (path.startswith(_STDLIB_DIR + os.sep) and "site-packages" not in path)
 
 
 class Operation:
