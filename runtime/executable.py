@@ -164,24 +164,33 @@ class Executable:
             raise TypeError(f"{self.name}: expected {self._nin} inputs "
                             f"({', '.join(self.input_names)}), got {len(arrays)}")
         arrs = list(arrays)
+        tls = self._tls
+        # Arrays passed again (variables, weights) were validated last time and cannot have
+        # moved: `last` holds them, so their data pointers stay put (a held ndarray cannot be
+        # resized in place).
+        last = getattr(tls, "last", None) or ((), ())
+        last_arrays, last_ptrs = last
         dtypes = self._in_dtypes
+        ptrs = [0] * self._nin
         for i in range(self._nin):
             a = arrs[i]
+            if i < len(last_arrays) and a is last_arrays[i]:
+                ptrs[i] = last_ptrs[i]
+                continue
             if type(a) is not np.ndarray or a.dtype is not dtypes[i] and a.dtype != dtypes[i]:
                 arrs[i] = a = self._convert(i, a)
             if not a.flags.c_contiguous or not a.flags.aligned:
-                arrs[i] = a.copy(order="C")  # a fresh copy is both contiguous and aligned
+                arrs[i] = a = a.copy(order="C")  # a fresh copy is both contiguous and aligned
+            ptrs[i] = _pointer(a)
         key = tuple([a.shape for a in arrs])
-        plans = getattr(self._tls, "plans", None)
+        plans = getattr(tls, "plans", None)
         if plans is None:
-            plans = self._tls.plans = {}
+            plans = tls.plans = {}
         plan = plans.get(key)
         if plan is None:
             plan = plans[key] = self._make_plan(arrs)
         table = plan.table
-        ptrs = []
-        for i in range(self._nin):
-            ptrs.append(_pointer(arrs[i]))
+        tls.last = (arrs, ptrs)
         for i in range(self._nin):
             table[i] = ptrs[i]
         results = []
@@ -196,7 +205,7 @@ class Executable:
                 o = arrs[alias]
                 if not o.flags.writeable or ptrs.count(ptrs[alias]) > 1:
                     o = arrs[alias] = o.copy()  # never write through a read-only or shared buffer
-                    table[alias] = table[nin + j] = _pointer(o)
+                    table[alias] = table[nin + j] = ptrs[alias] = _pointer(o)
                 else:
                     table[nin + j] = ptrs[alias]
             results.append(o)
