@@ -46,8 +46,18 @@ class CompiledGraph:
         """The optimized, fused IR graph (node attr `group` = kernel id)."""
         return self._fused
 
+    # Passes that run outside the pass list still answer `after=<name>`: autodiff runs while
+    # the frontend traces (tf.gradients / GradientTape), fusion and buffer planning after it.
+    STAGE_ALIASES = {"after=autodiff": "traced", "after=fusion": "fused", "after=buffer_planning": "kernels"}
+
+    def _has_autodiff(self) -> bool:
+        return any(str(d.get("name", "")).startswith("gradients/") or "/gradients/" in str(d.get("name", ""))
+                   for _, d in self._traced.nodes(data=True))
+
     def stage_graph(self, name: str) -> Graph:
         """The IR graph of a graph stage (traced, after=<pass>, optimized, fused)."""
+        if self.STAGE_ALIASES.get(name) in ("traced", "fused"):
+            name = self.STAGE_ALIASES[name]
         if name == "traced":
             return self._traced
         if name.startswith("after="):
@@ -62,6 +72,7 @@ class CompiledGraph:
         raise KeyError(f"stage '{name}' is not a graph; graph stages: traced, after=<pass>, optimized, fused")
 
     def stage(self, name: str) -> str:
+        name = self.STAGE_ALIASES.get(name, name)
         if name == "traced" or name.startswith("after=") or name in ("optimized", "fused"):
             return format_graph(self.stage_graph(name), self.name)
         if name == "kernels":
@@ -77,6 +88,10 @@ class CompiledGraph:
 
     def stage_names(self) -> list:
         return ["traced"] + [f"after={p}" for p in self._snapshots] + list(STAGES[1:])
+
+    def stage_aliases(self) -> list:
+        """Other accepted names: passes that run outside the pass list (see STAGE_ALIASES)."""
+        return [a for a in self.STAGE_ALIASES if a != "after=autodiff" or self._has_autodiff()]
 
     @property
     def stages(self) -> dict:

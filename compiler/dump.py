@@ -43,10 +43,11 @@ def is_graph_stage(stage: str) -> bool:
 
 def check_stage(compiled, stage: str) -> str:
     names = compiled.stage_names()
-    if stage in names:
+    aliases = getattr(compiled, "stage_aliases", lambda: [])()
+    if stage in names or stage in aliases:
         return stage
     if stage.startswith("after="):
-        passes = [s[len("after="):] for s in names if s.startswith("after=")]
+        passes = [s[len("after="):] for s in names + aliases if s.startswith("after=")]
         raise DumpError(f"unknown pass '{stage[len('after='):]}' in stage '{stage}'; passes: {', '.join(passes)}")
     hint = ""
     failed = getattr(compiled, "error", None)

@@ -40,6 +40,9 @@ import numpy as np
 STAGE_HELP = {
     "traced": "the graph as traced from the function",
     "after=<pass>": "the graph after one pass of the pipeline",
+    "after=autodiff": "the traced graph with its gradient subgraphs (autodiff runs while tracing)",
+    "after=fusion": "same as fused",
+    "after=buffer_planning": "same as kernels (buffers shown after planning)",
     "optimized": "after the last pass",
     "fused": "with each node's kernel",
     "kernels": "loop IR per kernel: fused nodes, bytes, flops, loops, why fusion stopped",
@@ -248,8 +251,9 @@ def _print(text: str) -> None:
 
 def _list_stages(compiled) -> str:
     lines = []
-    for s in compiled.stage_names():
-        key = "after=<pass>" if s.startswith("after=") else s
+    aliases = getattr(compiled, "stage_aliases", lambda: [])()
+    for s in compiled.stage_names() + aliases:
+        key = s if s in STAGE_HELP else ("after=<pass>" if s.startswith("after=") else s)
         lines.append(f"{s:<22} {STAGE_HELP.get(key, '')}".rstrip())
     return "\n".join(lines)
 
