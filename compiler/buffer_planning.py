@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import fields, is_dataclass, replace
 
-from .loopir import Buffer, Kernel, Load, Loop, MatmulTemplate, Program, Store, Var
+from .loopir import Kernel, Load, Loop, MatmulTemplate, Program, Store, Var
 from .shapes import num_elements
 
 

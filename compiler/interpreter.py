@@ -5,7 +5,7 @@ It is the oracle for property tests, the constant folder's engine, and the
 """
 from __future__ import annotations
 
-from typing import Mapping, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 

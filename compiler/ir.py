@@ -10,15 +10,14 @@ on their node).
 from __future__ import annotations
 
 import hashlib
-import itertools
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Optional, Sequence
+from typing import Iterator, Mapping, NamedTuple, Optional, Sequence
 
 import networkx as nx
 import numpy as np
 
 from . import dtypes as dt
-from .shapes import Dim, SymDim, format_shape
+from .shapes import format_shape
 
 
 @dataclass(frozen=True)
@@ -257,18 +256,3 @@ def verify(g: Graph) -> None:
     for o in g.graph["outputs"]:
         if o.node not in g:
             raise IRError(f"graph output refers to missing node {o.node}")
-
-
-def fresh_names(names: Iterable[str]) -> Iterator[str]:
-    """Unique TF-style names: x, x_1, x_2, ..."""
-    seen: dict = {}
-    for nm in names:
-        if nm not in seen:
-            seen[nm] = 0
-            yield nm
-        else:
-            seen[nm] += 1
-            yield f"{nm}_{seen[nm]}"
-
-
-_counter = itertools.count()

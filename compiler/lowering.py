@@ -13,13 +13,12 @@ from typing import Optional
 
 import numpy as np
 
-from . import dtypes as dt
 from .fusion import Group, kernel_value_users_outside
 from .ir import Graph, Value
 from .loopir import (INDEX, Assign, Binary, Buffer, Cast, Const, Declare, ErrorIf, Expr, Kernel, Let, Load,
                      Loop, MatmulTemplate, Program, Select, Store, Var, dim_expr)
 from .ops.registry import get_op
-from .shapes import SymDim, is_static, num_elements, shape_symbols
+from .shapes import SymDim, num_elements, shape_symbols
 
 INLINE_CONSTANT_ELEMENTS = 1
 SMALL_MATMUL_WORK = 1 << 14   # batch*m*n*k at or below which a matmul is plain loops
@@ -634,7 +633,6 @@ def dim_constraints(g: Graph) -> list:
     symbol and a constant) meeting in a broadcast or a matmul contraction. The runtime checks
     them when it binds the input shapes, so a mismatch is an error, never an out-of-bounds read.
     Returns [(dim, dim, message)]."""
-    from .ops.linalg import matmul_dims
     checks, seen = [], set()
 
     def need(a, b, n, what):

@@ -11,13 +11,13 @@ registered with `replay_handler`; everything else maps 1:1 onto a compiler op.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 
 from fuseflow.compiler import interpret
 from fuseflow.compiler.builder import Emitter
-from fuseflow.compiler.ir import Graph, Literal, TensorType, Value
+from fuseflow.compiler.ir import Graph, TensorType, Value
 
 from .tensor import Tensor
 

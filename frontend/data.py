@@ -9,7 +9,6 @@ it runs compiled). As in TF, Python lists inside elements are tensors, not struc
 from __future__ import annotations
 
 import itertools
-import warnings
 from typing import Callable, Optional
 
 import numpy as np

@@ -12,7 +12,7 @@ import numpy as np
 
 from fuseflow.compiler import dtypes as dt
 from fuseflow.compiler.builder import Emitter
-from fuseflow.compiler.ir import Attrs, Graph, Value
+from fuseflow.compiler.ir import Attrs, Graph
 from fuseflow.compiler.ops.registry import get_op
 
 _cache: dict = {}

@@ -15,7 +15,6 @@ resource variables.
 from __future__ import annotations
 
 import enum
-from typing import Optional
 
 import numpy as np
 

@@ -17,7 +17,7 @@ from typing import Optional
 
 from fuseflow.compiler.ir import SourceLoc
 
-from .tensor import Tensor, TensorShape
+from .tensor import Tensor
 
 _FRONTEND_DIR = os.path.dirname(os.path.abspath(__file__))
 

@@ -16,7 +16,7 @@ from .array_ops import (_as_int, _scalar_const, _to_tensor, concat, expand_dims,
                         normalize_axes, normalize_axis, op_scope, reshape, shape, shape_arg, squeeze,
                         static_value, stop_gradient, transpose, where)
 from .core import apply_op
-from .tensor import Tensor, TensorShape, is_tensor
+from .tensor import Tensor, is_tensor
 
 
 def _float_input(op: str, t):

@@ -28,7 +28,7 @@ from fuseflow.compiler import dtypes as dt
 from . import graph as graph_mod
 from .errors import (CancelledError, DeadlineExceededError, InvalidArgumentError, OutOfRangeError)
 from .host_ops import host_op
-from .tensor import Tensor, TensorShape
+from .tensor import TensorShape
 
 logger = logging.getLogger("fuseflow")
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import threading
-from typing import Optional
 
 import numpy as np
 

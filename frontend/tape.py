@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Optional
 
 import numpy as np
 

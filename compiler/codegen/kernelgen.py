@@ -12,9 +12,7 @@ LLVM `select`): loads in its arms must be in bounds; guard out-of-range reads wi
 """
 from __future__ import annotations
 
-from .. import dtypes as dt
 from .. import loopir as L
-from ..shapes import SymDim
 from .irtext import const_literal, ltype, mtype
 from .scalar_ops import binary, cast, unary
 from .target import CodegenError

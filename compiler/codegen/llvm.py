@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import loopir as L
 from ..shapes import SymDim, encode_dim
-from .irtext import bytes_literal, mtype
+from .irtext import bytes_literal
 from .kernelgen import KernelContext, KernelGen, parallel_shape
 from .mathlib import MathLib
 from .target import CodegenError, compile_ir, host_cpu, module_header

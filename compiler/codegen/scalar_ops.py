@@ -10,8 +10,7 @@
 """
 from __future__ import annotations
 
-from .. import dtypes as dt
-from .irtext import const_literal, float_literal, ltype
+from .irtext import float_literal, ltype
 from .target import CodegenError
 
 _FCMP = {"eq": "oeq", "ne": "une", "lt": "olt", "le": "ole", "gt": "ogt", "ge": "oge"}

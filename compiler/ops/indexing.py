@@ -16,7 +16,7 @@ import numpy as np
 from .. import dtypes as dt
 from ..ir import TensorType
 from ..loopir import INDEX, Binary, Cast, Const, ErrorIf, If, Let, Load, Loop, Select, Store, Var, dim_expr
-from ..shapes import Dim, format_shape, normalize_axis
+from ..shapes import format_shape, normalize_axis
 from .index_util import IN_RANGE, clamp_to_dim, flat_index, idx, product, shape_str, static_eq
 from .registry import OpDef, OpError, register
 

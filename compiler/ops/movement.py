@@ -10,7 +10,7 @@ import numpy as np
 
 from ..ir import TensorType
 from ..loopir import Const, INDEX, dim_expr
-from ..shapes import (SymDim, broadcast_shapes, dim_floordiv, format_shape, is_static, num_elements)
+from ..shapes import (broadcast_shapes, dim_floordiv, format_shape, num_elements)
 from .common import unbroadcast
 from .registry import OpDef, OpError, register
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import dtypes as dt
 from ..ir import TensorType
-from ..loopir import Binary, Cast, Const, Select, Unary
+from ..loopir import Binary, Cast
 from ..shapes import format_shape, num_elements
 from .common import require
 from .registry import OpDef, OpError, ReduceSpec, register

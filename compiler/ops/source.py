@@ -1,7 +1,6 @@
 """Ops that bring values into a graph: parameters (call inputs) and constants."""
 from __future__ import annotations
 
-import numpy as np
 
 from .. import dtypes as dt
 from ..ir import TensorType

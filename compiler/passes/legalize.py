@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from ..builder import Emitter
-from ..ir import Graph, Value
+from ..ir import Graph
 
 
 def legalize(g: Graph) -> Graph:
