@@ -654,6 +654,13 @@ def dim_constraints(g: Graph) -> list:
                 for i, d in enumerate(t.shape):
                     if d != 1:
                         need(d, out[lead + i], n, f"operand {list(t.shape)} broadcast to {list(out)}")
+        elif g.op(n) == "concat":
+            out = g.output_types(n)[0].shape
+            axis = int(g.attrs(n)["axis"]) % len(out)
+            for t in ins:
+                for i, d in enumerate(t.shape):
+                    if i != axis:
+                        need(d, out[i], n, f"operand {list(t.shape)} concatenated along axis {axis}")
         elif g.op(n) == "matmul":
             ta, tb = ins
             attrs = g.attrs(n)

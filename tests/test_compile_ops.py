@@ -303,3 +303,16 @@ def test_separate_batch_symbols_are_checked_equal_at_run_time():
     np.testing.assert_array_equal(compiled(ok, ok)[0], ok * 2)
     with pytest.raises(ValueError, match="must equal"):
         compiled(ok, np.ones((2, 3), np.float32))     # would read y out of bounds if unchecked
+
+
+def test_concat_of_separate_batch_symbols_is_checked():
+    from fuseflow.compiler.driver import compile_graph
+    from fuseflow.compiler.shapes import SymDim
+    b0, b1 = SymDim.symbol("b0"), SymDim.symbol("b1")
+    g, em, (x, y) = graph_with_params(((b0, 2), dt.float32), ((b1, 3), dt.float32))
+    g.graph["outputs"] = [em.concat(x, y, axis=1)]
+    compiled = compile_graph(g)
+    np.testing.assert_array_equal(compiled(np.ones((4, 2), np.float32), np.zeros((4, 3), np.float32))[0],
+                                  np.hstack([np.ones((4, 2)), np.zeros((4, 3))]).astype(np.float32))
+    with pytest.raises(ValueError, match="must equal"):
+        compiled(np.ones((4, 2), np.float32), np.zeros((2, 3), np.float32))
