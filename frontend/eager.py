@@ -56,4 +56,14 @@ def execute(op_type: str, arrays, attrs: dict) -> list:
         compiled = compile_graph(g, name=op_type)
         with _lock:
             _cache[key] = compiled
-    return compiled(*arrays)
+    try:
+        return compiled(*arrays)
+    except RuntimeError as e:
+        if type(e).__name__ != "ExecutionError":
+            raise
+        # a run-time check failed (e.g. a gather index out of range): TF raises
+        # InvalidArgumentError, and we name the user's line
+        from .errors import InvalidArgumentError
+        from .graph import user_location
+        loc = user_location()
+        raise InvalidArgumentError(None, None, f"{e}" + (f" [at {loc}]" if loc else "")) from None
