@@ -24,6 +24,7 @@ import os
 import traceback
 from typing import Optional
 
+from .driver import Stages
 from .debug.dot import DEFAULT_MAX_NODES, RENDER_FORMATS, graph_to_dot, render
 
 _STAGE_SUFFIX = {"llvm": ".ll", "llvm_opt": ".opt.ll", "asm": ".s", "kernels": ".kernels.txt"}
@@ -152,102 +153,30 @@ class CompileFailure:
         return f"{self}\n\n{tb}"
 
 
-class PartialCompilation:
+class PartialCompilation(Stages):
     """The stages a failed compilation reached, with the same stage API as CompiledGraph."""
 
-    def __init__(self, name: str, traced, snapshots: dict, fused=None, program=None, codegen=None,
-                 error: Optional[CompileFailure] = None):
-        self.name = name
-        self._traced = traced
-        self._snapshots = snapshots
-        self._fused = fused
-        self.program = program
-        self.codegen = codegen
+    def __init__(self, reached: Stages, error: CompileFailure):
+        super().__init__(reached.name, reached._traced, reached._snapshots, reached._fused, reached.program,
+                         reached.codegen)
         self.error = error
 
-    @property
-    def graph(self):
-        return self._fused
-
-    def stage_names(self) -> list:
-        names = ["traced"] + [f"after={p}" for p in self._snapshots]
-        if self._fused is not None:
-            names += ["optimized", "fused"]
-        if self.program is not None:
-            names.append("kernels")
-        if self.codegen is not None:
-            names += ["llvm", "llvm_opt", "asm"]
-        return names
-
-    def stage_graph(self, name: str):
-        if name == "traced":
-            return self._traced
-        if name.startswith("after=") and name[len("after="):] in self._snapshots:
-            return self._snapshots[name[len("after="):]]
-        if name == "optimized" and self._fused is not None:
-            return list(self._snapshots.values())[-1] if self._snapshots else self._traced
-        if name == "fused" and self._fused is not None:
-            return self._fused
-        raise KeyError(f"stage '{name}' was not reached ({self.error})")
-
-    def stage(self, name: str) -> str:
-        from .printer import format_graph
-        if is_graph_stage(name):
-            return format_graph(self.stage_graph(name), self.name)
-        if name == "kernels" and self.program is not None:
-            from .debug.kernels import format_kernels
-            return format_kernels(self.program, self._fused)
-        if self.codegen is not None and name in ("llvm", "llvm_opt", "asm"):
-            return {"llvm": lambda: self.codegen.llvm_ir, "llvm_opt": lambda: self.codegen.optimized_ir,
-                    "asm": lambda: self.codegen.asm}[name]()
-        raise KeyError(f"stage '{name}' was not reached ({self.error})")
+    def _missing(self, name: str) -> str:
+        return f"stage '{name}' was not reached ({self.error})"
 
 
 def compile_for_dump(g, *, name: str = "main", donate: Optional[dict] = None, **options):
     """compile_graph, or on failure a PartialCompilation with every stage reached and the
-    failing phase (passes / fusion / lowering / codegen / load)."""
+    failing phase (passes / fusion / lowering / codegen / loading the native code)."""
     from .driver import compile_graph
     try:
         return compile_graph(g, name=name, donate=donate, **options)
-    except Exception as first:   # noqa: BLE001 - re-run phase by phase to see how far it gets
-        return _compile_phases(g, name, donate, first)
-
-
-def _compile_phases(g, name: str, donate, first: Exception) -> PartialCompilation:
-    from .buffer_planning import plan_buffers
-    from .driver import _symbol_name
-    from .fusion import fuse
-    from .lowering import lower
-    from .passes.pipeline import PIPELINE, run_passes
-
-    snapshots: dict = {}
-    part = PartialCompilation(name, g, snapshots)
-
-    def snap(pass_name, graph):
-        snapshots[pass_name] = graph.copy_graph()
-    try:
-        optimized = run_passes(g, PIPELINE, snapshot=snap)
-    except Exception as e:       # noqa: BLE001
-        part.error = CompileFailure("passes", e)
+    except Exception as e:       # noqa: BLE001 - any failure: show what was reached
+        phase, reached = getattr(e, "fuseflow_partial", ("passes", Stages(name, g, {})))
+        part = PartialCompilation(reached, None)
+        context = _kernel_context(part, str(e)) if phase == "codegen" else ""
+        part.error = CompileFailure(phase, e, context)
         return part
-    try:
-        part._fused = fuse(optimized)
-    except Exception as e:       # noqa: BLE001
-        part.error = CompileFailure("fusion", e)
-        return part
-    try:
-        part.program = plan_buffers(lower(part._fused, name=_symbol_name(name), donate=donate))
-    except Exception as e:       # noqa: BLE001
-        part.error = CompileFailure("lowering", e)
-        return part
-    try:
-        from .codegen.llvm import generate
-        part.codegen = generate(part.program)
-    except Exception as e:       # noqa: BLE001
-        part.error = CompileFailure("codegen", e, _kernel_context(part, str(e)))
-        return part
-    part.error = CompileFailure("loading the native code", first)
-    return part
 
 
 def _kernel_context(part: PartialCompilation, message: str) -> str:
