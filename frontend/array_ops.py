@@ -1056,20 +1056,26 @@ def meshgrid(*args, **kwargs):
         return outs
 
 
+def _select_operands(condition, x, y, op: str):
+    """The checked (condition, x, y) tensors of tf.where / tf.compat.v1.where."""
+    if x is None or y is None:
+        raise ValueError("tf.where: x and y must both be given, or neither")
+    c = _to_tensor(condition)
+    if not c.dtype.is_bool:
+        raise TypeError(f"{op}: condition must be a bool tensor, got {c.dtype.name}")
+    xt, yt = core.convert_pair(x, y, op)
+    if xt.dtype != yt.dtype:
+        raise TypeError(f"{op}: x and y must have the same dtype, got {xt.dtype.name} and {yt.dtype.name}")
+    return c, xt, yt
+
+
 def where(condition, x=None, y=None, name=None):
     """TF2 `tf.where` (where_v2): broadcasting select; with only `condition`, the indices of its
     True elements (eager only: the result's size depends on the data)."""
     if x is None and y is None:
         return _where_indices(condition, name)
-    if x is None or y is None:
-        raise ValueError("tf.where: x and y must both be given, or neither")
     with op_scope(name, "SelectV2", [condition, x, y]) as scope:
-        c = _to_tensor(condition)
-        if not c.dtype.is_bool:
-            raise TypeError(f"SelectV2: condition must be a bool tensor, got {c.dtype.name}")
-        xt, yt = core.convert_pair(x, y, "SelectV2")
-        if xt.dtype != yt.dtype:
-            raise TypeError(f"SelectV2: x and y must have the same dtype, got {xt.dtype.name} and {yt.dtype.name}")
+        c, xt, yt = _select_operands(condition, x, y, "SelectV2")
         return apply_op("select", [c, xt, yt], {}, name=scope)
 
 
@@ -1078,15 +1084,8 @@ def where_v1(condition, x=None, y=None, name=None):
     selects rows (entries along the first dimension)."""
     if x is None and y is None:
         return _where_indices(condition, name)
-    if x is None or y is None:
-        raise ValueError("tf.where: x and y must both be given, or neither")
     with op_scope(name, "Select", [condition, x, y]) as scope:
-        c = _to_tensor(condition)
-        if not c.dtype.is_bool:
-            raise TypeError(f"Select: condition must be a bool tensor, got {c.dtype.name}")
-        xt, yt = core.convert_pair(x, y, "Select")
-        if xt.dtype != yt.dtype:
-            raise TypeError(f"Select: x and y must have the same dtype, got {xt.dtype.name} and {yt.dtype.name}")
+        c, xt, yt = _select_operands(condition, x, y, "Select")
         if not xt.shape.is_compatible_with(yt.shape):
             raise ValueError(f"Select: x and y must have the same shape, got {xt.shape} and {yt.shape}")
         cr, xr = c.shape.rank, xt.shape.rank
