@@ -113,6 +113,35 @@ def parallel_shape(kernel: L.Kernel) -> str:
     return "serial"
 
 
+TINY_KERNEL_ITERATIONS = 4096
+
+
+def _static_iterations(stmts) -> float:
+    """Loop iterations of a statement list when every extent is a constant (else inf)."""
+    total = 0.0
+    for s in stmts:
+        if isinstance(s, L.Loop):
+            if not isinstance(s.extent, L.Const):
+                return float("inf")
+            total += s.extent.value * max(1.0, _static_iterations(s.body))
+        elif isinstance(s, L.If):
+            total += _static_iterations(s.then) + _static_iterations(s.orelse)
+        elif isinstance(s, L.MatmulTemplate):
+            return float("inf")
+    return total
+
+
+def kernel_attributes(kernel: L.Kernel) -> str:
+    """Kernels stay separate functions (`noinline`): inlining hundreds of them into the entry
+    makes one huge function that LLVM optimizes in superlinear time. Tiny kernels (a few
+    thousand iterations at most) are compiled for size: vectorizing and unrolling them costs
+    compile time and buys nothing."""
+    attrs = "nounwind noinline"
+    if _static_iterations(kernel.body) <= TINY_KERNEL_ITERATIONS:
+        attrs += " optsize minsize"
+    return attrs
+
+
 class KernelGen:
     def __init__(self, ctx: KernelContext, kernel: L.Kernel, fn_name: str):
         self.ctx = ctx
@@ -471,5 +500,5 @@ class KernelGen:
             params.append(f"ptr {'noalias ' if b in self.noalias else ''}{self.buf_ptr[b]}")
         params += [f"i64 {self.sym_val[s]}" for s in self.ctx.symbols]
         params += ["i64 %tid", "i64 %nthreads"]
-        head = f"define internal i32 @{self.fn}({', '.join(params)}) nounwind {{\nentry:"
+        head = f"define internal i32 @{self.fn}({', '.join(params)}) {kernel_attributes(self.kernel)} {{\nentry:"
         return "\n".join([head] + self.allocas + self.lines + ["}"]) + "\n"

@@ -361,35 +361,6 @@ def _check_program(program: L.Program) -> None:
 
 
 # ------------------------------------------------------------------------------ generate
-TINY_KERNEL_ITERATIONS = 4096
-
-
-def _static_iterations(stmts) -> float:
-    """Loop iterations of a statement list when every extent is a constant (else inf)."""
-    total = 0.0
-    for s in stmts:
-        if isinstance(s, L.Loop):
-            if not isinstance(s.extent, L.Const):
-                return float("inf")
-            total += s.extent.value * max(1.0, _static_iterations(s.body))
-        elif isinstance(s, L.If):
-            total += _static_iterations(s.then) + _static_iterations(s.orelse)
-        elif isinstance(s, L.MatmulTemplate):
-            return float("inf")
-    return total
-
-
-def _kernel_attributes(text: str, kernel: L.Kernel) -> str:
-    """Kernels stay separate functions (`noinline`): inlining hundreds of them into the entry
-    makes one huge function that LLVM optimizes in superlinear time. Tiny kernels (a few
-    thousand iterations at most) are compiled for size: vectorizing and unrolling them costs
-    compile time and buys nothing."""
-    attrs = "noinline"
-    if _static_iterations(kernel.body) <= TINY_KERNEL_ITERATIONS:
-        attrs += " optsize minsize"
-    return text.replace(") nounwind {\nentry:", f") nounwind {attrs} {{\nentry:", 1)
-
-
 def generate(program: L.Program, *, strict: bool = False, optimize: bool = True) -> CodegenResult:
     """Compile a loop-IR program for the host CPU. `strict` drops all fast-math flags."""
     t0 = time.perf_counter()
@@ -401,7 +372,7 @@ def generate(program: L.Program, *, strict: bool = False, optimize: bool = True)
     for i, k in enumerate(program.kernels):
         fn = f"ff_k{i}_" + re.sub(r"[^A-Za-z0-9_]", "_", k.name)[:48]
         gen = KernelGen(ctx, k, fn)
-        bundle = [_kernel_attributes(gen.generate(), k)] + list(gen.extra_functions)
+        bundle = [gen.generate()] + list(gen.extra_functions)
         # Buffers are positional parameters, so kernels that differ only in the buffers they
         # touch (the steps of an unrolled RNN) share one function.
         key = "\n".join(bundle).replace(fn, "@@kernel@@")
