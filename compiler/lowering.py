@@ -50,9 +50,6 @@ def _unravel(flat: Expr, shape) -> list:
     return idx
 
 
-IN_RANGE_INDEX_OPS = frozenset({"broadcast_to", "reshape", "transpose", "size", "expand_dims", "squeeze"})
-
-
 def _clamp(i: Expr, d) -> Expr:
     """min(max(i, 0), d - 1): keeps a speculative read inside the operand."""
     if isinstance(i, Const) and isinstance(d, int) and 0 <= i.value < d:
@@ -75,9 +72,9 @@ class _IndexCtx:
         self.out_types = g.output_types(node)
         self.attrs = g.attrs(node)
         # Ops like concat and pad select between reads; both arms of a select are evaluated,
-        # so their indices are clamped into range. Pure index maps, and ops that clamp their own
-        # reads (extra["index_in_range"]), need no clamp.
-        self._clamp = g.op(node) not in IN_RANGE_INDEX_OPS and not get_op(g.op(node)).extra.get("index_in_range")
+        # so their indices are clamped into range. Ops whose reads are always in range (pure
+        # index maps, or ops that clamp their own reads) say so with extra["index_in_range"].
+        self._clamp = not get_op(g.op(node)).extra.get("index_in_range")
 
     def input(self, slot: int, index) -> Expr:
         index = list(index)

@@ -12,6 +12,7 @@ from ..ir import TensorType
 from ..loopir import Const, INDEX, dim_expr
 from ..shapes import (broadcast_shapes, dim_floordiv, format_shape, num_elements)
 from .common import unbroadcast
+from .index_util import IN_RANGE
 from .registry import OpDef, OpError, register
 
 
@@ -41,7 +42,7 @@ def _bcast_index(ctx, idx):
 
 register(OpDef("broadcast_to", "injective", _bcast_infer,
                lambda arrays, attrs: [np.broadcast_to(arrays[0], attrs["shape"]).copy()], arity=1,
-               index=_bcast_index,
+               index=_bcast_index, extra=IN_RANGE,
                grad=lambda em, ins, outs, attrs, gs: [unbroadcast(em, gs[0], em.type(ins[0]).shape)]))
 
 
@@ -78,7 +79,7 @@ def _reshape_index(ctx, idx):
 
 register(OpDef("reshape", "injective", _reshape_infer,
                lambda arrays, attrs: [arrays[0].reshape([d for d in attrs["shape"]])], arity=1,
-               index=_reshape_index,
+               index=_reshape_index, extra=IN_RANGE,
                grad=lambda em, ins, outs, attrs, gs: [em.reshape(gs[0], shape=tuple(em.type(ins[0]).shape))]))
 
 
@@ -102,5 +103,5 @@ def _transpose_index(ctx, idx):
 
 register(OpDef("transpose", "injective", _transpose_infer,
                lambda arrays, attrs: [np.transpose(arrays[0], attrs["perm"]).copy()], arity=1,
-               index=_transpose_index,
+               index=_transpose_index, extra=IN_RANGE,
                grad=lambda em, ins, outs, attrs, gs: [em.transpose(gs[0], perm=tuple(int(i) for i in np.argsort(attrs["perm"])))]))

@@ -174,7 +174,7 @@ def _size_infer(types, attrs):
 register(OpDef("size", "injective", _size_infer,
                lambda arrays, attrs: [np.asarray(int(np.prod([arrays[0].shape[a] for a in attrs["axes"]])), np.int32)],
                arity=1, differentiable=False,
-               index=lambda ctx, idx: Cast(_count_expr(ctx), ctx.out_type.dtype),
+               index=lambda ctx, idx: Cast(_count_expr(ctx), ctx.out_type.dtype), extra={"index_in_range": True},
                doc="Number of elements over `axes` (symbolic dims resolved at run time)."))
 
 
