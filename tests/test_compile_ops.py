@@ -316,3 +316,26 @@ def test_concat_of_separate_batch_symbols_is_checked():
                                   np.hstack([np.ones((4, 2)), np.zeros((4, 3))]).astype(np.float32))
     with pytest.raises(ValueError, match="must equal"):
         compiled(np.ones((4, 2), np.float32), np.zeros((2, 3), np.float32))
+
+
+def test_output_memory_is_reused_only_when_nobody_holds_the_previous_result():
+    from fuseflow.compiler.driver import compile_graph
+    g, em, (x,) = graph_with_params(((64,), dt.float32))
+    g.graph["outputs"] = [em.mul(x, em.scalar_like(2, x))]
+    compiled = compile_graph(g)
+    a = np.arange(64, dtype=np.float32)
+    first = compiled(a)[0]
+    kept = first.__array_interface__["data"][0]
+    second = compiled(a + 1)[0]                 # `first` is still held: fresh memory
+    assert second.__array_interface__["data"][0] != kept
+    np.testing.assert_array_equal(first, a * 2)  # untouched by the second call
+    view = second[::2]
+    del first, second
+    third = compiled(a + 2)[0]                  # the view keeps `second` alive: not reused either
+    np.testing.assert_array_equal(view, ((a + 1) * 2)[::2])
+    del view
+    ptr = third.__array_interface__["data"][0]
+    del third
+    fourth = compiled(a + 3)[0]                 # nothing holds `third`: its memory is reused
+    assert fourth.__array_interface__["data"][0] == ptr
+    np.testing.assert_array_equal(fourth, (a + 3) * 2)
