@@ -57,14 +57,15 @@ def pack_sequence_as(structure, flat_sequence, expand_composites=False):
     n = len(flatten(structure))
     if n != len(flat):
         raise ValueError(f"pack_sequence_as: structure has {n} leaves but {len(flat)} values were given")
-    it = iter(flat)
+    return _pack(structure, iter(flat))
 
-    def build(s):
-        if not is_nested(s):
-            return next(it)
-        return _rebuild(s, [build(c) for c in _children(s)])
 
-    return build(structure)
+def _pack(s, it):
+    # A module-level recursion, not a self-referencing closure: a closure cycle would keep every
+    # packed value (e.g. a function's large outputs) alive until the cyclic GC runs.
+    if not is_nested(s):
+        return next(it)
+    return _rebuild(s, [_pack(c, it) for c in _children(s)])
 
 
 def map_structure(func, *structures, check_types=True, expand_composites=False):
