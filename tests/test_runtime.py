@@ -231,3 +231,33 @@ def test_unaligned_input_is_copied(exe):
     x = np.frombuffer(raw.data, dtype=np.float32, count=3, offset=1).reshape(1, 3)
     assert not x.flags.aligned
     np.testing.assert_array_equal(exe(x, W, K)[0], [[10, 10, 10]])
+
+
+def test_repeated_arrays_take_the_validated_path_again_safely():
+    """Passing the previous call's arrays again skips validation; what changed since must not be missed."""
+    i = L.Var("i")
+    bufs = {"v": L.Buffer("v", f32, (B_,), "input"), "v2": L.Buffer("v2", f32, (B_,), "output"),
+            "s": L.Buffer("s", f32, (B_,), "output")}
+    body = [L.Loop("i", L.SizeOf(B_), [L.Store("v2", i, L.Binary("mul", L.Load("v", i, f32), L.Const(2, f32))),
+                                       L.Store("s", i, L.Load("v", i, f32))], "parallel")]
+    prog = L.Program("double", bufs, [L.Kernel("k", body, ["v"], ["v2", "s"])], ["v"], ["v2", "s"], ["b"])
+    prog.aliases = {"v2": "v"}
+    res = generate(prog)
+    exe = Executable(res.object, res.signature)
+    v = np.ones(4, np.float32)
+    first = exe(v)
+    assert first[0] is v and first[1].tolist() == [1, 1, 1, 1]
+    second = exe(v)                                   # same array: the repeated-call path
+    assert second[0] is v and v.tolist() == [4] * 4 and second[1].tolist() == [2] * 4
+    assert first[1].tolist() == [1] * 4               # a held output is never recycled
+    v.flags.writeable = False                         # changed since the last call: copied, not written
+    third = exe(v)
+    assert third[0] is not v and v.tolist() == [4] * 4 and third[0].tolist() == [8] * 4
+    dst = [None, np.zeros(4, np.float32)]
+    w = np.ones(4, np.float32)
+    exe(w, out=dst)
+    assert dst[1].tolist() == [1] * 4
+    after = exe(w)                                    # the out= array is no longer in the table
+    assert after[1] is not dst[1] and after[1].tolist() == [2] * 4 and dst[1].tolist() == [1] * 4
+    assert exe(np.ones(6, np.float32))[0].tolist() == [2] * 6   # another shape, another plan
+    assert exe(w)[0].tolist() == [8] * 4

@@ -221,3 +221,42 @@ def test_monitored_training_session_hooks_checkpoints_and_end_of_input(graph, tm
         while not sess.should_stop():
             seen.append(int(sess.run(item)))      # the 4th run raises OutOfRangeError: swallowed by `with`
     assert seen == [1, 2, 3]
+
+
+def test_repeated_run_calls_stay_exact(graph):
+    """A run call seen before (same fetch objects and feed keys) skips flattening and planning:
+    it must still see new feed values, shapes, dtypes, variable changes and bad feeds."""
+    x = tf.placeholder(tf.float32, shape=(None, 2))
+    v = tf.Variable([1.0, 2.0])
+    total = tf.reduce_sum(x * v)
+    with tf.control_dependencies([total]):
+        step = tf.assign_add(v, [1.0, 1.0]).op
+    with tf.Session() as sess:
+        sess.run(v.initializer)
+        for i in range(3):
+            loss, none, fed = sess.run([total, step, x], {x: np.full((2, 2), i, np.float32)})
+            assert none is None and fed.tolist() == [[i, i]] * 2
+            assert loss == pytest.approx(2 * i * (3 + 2 * i))       # v before the step: [1+i, 2+i]
+        assert sess.run(v).tolist() == [4.0, 5.0]
+        as_tuple = sess.run((total, x), {x: [[1.0, 1.0]]})           # a list feed: converted
+        assert isinstance(as_tuple, tuple) and as_tuple[0] == pytest.approx(9.0)
+        assert sess.run((total, x), {x: np.ones((3, 2))})[0] == pytest.approx(27.0)   # float64, new shape
+        assert sess.run(total, {x: np.ones((1, 2), np.float32)}) == pytest.approx(9.0)
+        assert sess.run(total, {x: np.ones((1, 2), np.float32)}) == pytest.approx(9.0)
+        with pytest.raises(ValueError, match=r"Cannot feed value of shape \(2, 3\)"):
+            sess.run(total, {x: np.ones((2, 3), np.float32)})
+        sess.run(v.initializer)                                      # a new variable buffer
+        assert sess.run(total, {x: np.ones((1, 2), np.float32)}) == pytest.approx(3.0)
+        assert sess.run(total, {x: np.ones((1, 2), np.float32)}) == pytest.approx(3.0)
+        assert sess.run(x, {x: [[5.0, 6.0]]}).tolist() == [[5.0, 6.0]]   # only a fed tensor
+        assert sess.run(x, {x: [[7.0, 6.0]]}).tolist() == [[7.0, 6.0]]
+        assert len(sess._repeat_runs) >= 4
+
+
+def test_repeated_run_with_host_ops_is_not_shortcut(graph, capsys):
+    x = tf.placeholder(tf.float32, shape=[2])
+    printed = tf.Print(x * 2.0, [x], message="x=")
+    with tf.Session() as sess:
+        for i in range(2):
+            assert sess.run(printed, {x: [i, i]}).tolist() == [2.0 * i] * 2
+    assert capsys.readouterr().err.count("x=") == 2
