@@ -16,6 +16,7 @@ Run on an otherwise idle machine: numbers under load are noise.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import time
@@ -125,36 +126,59 @@ def mlp_numpy(x, y, ws):
 T, STATE, BATCH, CLASSES = 15, 4, 5, 2
 
 
-def rnn_fuseflow(tf, bx, by, s0, ws):
+def rnn_batches(series_length=1500, seed=1):
+    """The seed's data: an echo series (y = x shifted by 3) cut into batch_size rows and
+    truncated_backprop_length windows; every step feeds a new (x, y) pair, like the seed."""
+    rs = np.random.RandomState(seed)
+    x = rs.choice(2, series_length)
+    y = np.roll(x, 3)
+    y[:3] = 0
+    x, y = x.reshape(BATCH, -1).astype(np.float32), y.reshape(BATCH, -1).astype(np.int32)
+    return [(np.ascontiguousarray(x[:, s:s + T]), np.ascontiguousarray(y[:, s:s + T]))
+            for s in range(0, x.shape[1] - T + 1, T)]
+
+
+def rnn_fuseflow(tf, batches, s0, ws):
     g = tf.Graph()
     with g.as_default():
         xp = tf.placeholder(tf.float32, [BATCH, T])
         yp = tf.placeholder(tf.int32, [BATCH, T])
         sp = tf.placeholder(tf.float32, [BATCH, STATE])
         W, b, W2, b2 = (tf.Variable(w) for w in ws)
-        state, losses = sp, []
+        state, losses, predictions = sp, [], []
         for xi, yi in zip(tf.unstack(xp, axis=1), tf.unstack(yp, axis=1)):
             xi = tf.reshape(xi, [BATCH, 1])
             state = tf.tanh(tf.matmul(tf.concat([xi, state], 1), W) + b)
             logits = tf.matmul(state, W2) + b2
             losses.append(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=yi, logits=logits))
+            predictions.append(tf.nn.softmax(logits))
         total = tf.reduce_mean(losses)
         train = tf.train.AdagradOptimizer(0.3).minimize(total)
         sess = tf.Session(graph=g)
         sess.run(tf.global_variables_initializer())
-    feed = {xp: bx, yp: by, sp: s0}
-    return lambda: sess.run([total, train, state], feed_dict=feed)
+    it = itertools.cycle(batches)
+    carried = [s0]
+
+    def step():   # the seed's loop body
+        bx, by = next(it)
+        loss, _, carried[0], preds = sess.run([total, train, state, predictions],
+                                              feed_dict={xp: bx, yp: by, sp: carried[0]})
+        return loss
+    return step
 
 
-def rnn_numpy(bx, by, s0, ws):
+def rnn_numpy(batches, s0, ws):
     W, b, W2, b2 = [w.copy() for w in ws]
     params = [W, b, W2, b2]
     acc = [np.full_like(p, 0.1) for p in params]
     f32 = np.float32
     onehot = np.eye(CLASSES, dtype=np.float32)
+    it = itertools.cycle(batches)
+    carried = [s0]
 
     def step():
-        states, inputs, probs = [s0], [], []
+        bx, by = next(it)
+        states, inputs, probs = [carried[0]], [], []
         loss = f32(0)
         for t in range(T):
             inp = np.concatenate([bx[:, t:t + 1], states[-1]], axis=1)
@@ -182,7 +206,8 @@ def rnn_numpy(bx, by, s0, ws):
         for i, g in enumerate((gW, gb, gW2, gb2)):
             acc[i] += g * g
             params[i] -= g * f32(0.3) / np.sqrt(acc[i])
-        return loss / T, states[-1]
+        carried[0] = states[-1]
+        return loss / T, probs
     return step
 
 
@@ -215,18 +240,17 @@ def main():
           f"{first:.1f} s")
 
     drs = np.random.RandomState(1)
-    bx = drs.choice(2, (BATCH, T)).astype(np.float32)
-    by = np.roll(bx, 3, axis=1).astype(np.int32)
+    batches = rnn_batches()
     s0 = np.zeros((BATCH, STATE), np.float32)
     wr = [drs.uniform(-0.5, 0.5, (STATE + 1, STATE)).astype(np.float32), np.zeros((1, STATE), np.float32),
           drs.uniform(-0.5, 0.5, (STATE, CLASSES)).astype(np.float32), np.zeros((1, CLASSES), np.float32)]
     t0 = time.perf_counter()
-    ff = rnn_fuseflow(tf, bx, by, s0, wr)
+    ff = rnn_fuseflow(tf, batches, s0, wr)
     ff()
     first = time.perf_counter() - t0
     calls, kernels = per_step_counts(ff)
     t_ff = best(ff, rep * 10)
-    t_np = best(rnn_numpy(bx, by, s0, wr), rep * 10)
+    t_np = best(rnn_numpy(batches, s0, wr), rep * 10)
     print(f"echo RNN (15 steps, state 4, batch 5) Adagrad: fuseflow {t_ff * 1e6:8.1f} us/step  numpy "
           f"{t_np * 1e6:8.1f} us/step  ({t_np / t_ff:4.2f}x)  native calls/step {calls}, kernels/step {kernels}, "
           f"first step (compile) {first:.1f} s")

@@ -34,8 +34,10 @@ from fuseflow.compiler.shapes import SymDim
 from . import graph as graph_mod
 from .build import FeedError, needed_ops, replay
 from .errors import InvalidArgumentError, OpError
+from .feeds import feed_array
 from .graph import Operation
 from .host_ops import _HOST_OPS, RunContext, is_host_op, run_host_op
+from .repeat_run import RepeatedRun, repeat_key
 from .tensor import EagerTensor, Tensor
 from .variables import (ASSIGN_OPS, HANDLE_OP, Variable, VariableParam, VariableStore, collect_updates,
                         param_index, uninitialized_error)
@@ -144,6 +146,7 @@ class _SessionStore(VariableStore):
     def __init__(self):
         self._values: dict = {}   # id(var) -> (var, array)
         self._lock = threading.Lock()
+        self.version = 0          # changes whenever a variable gets another buffer
 
     def buffer(self, var):
         if var._graph is None:
@@ -163,10 +166,12 @@ class _SessionStore(VariableStore):
             return
         with self._lock:
             self._values[id(var)] = (var, array)
+            self.version += 1
 
     def clear(self):
         with self._lock:
             self._values.clear()
+            self.version += 1
 
 
 # ============================================================================== compiled segments
@@ -183,7 +188,7 @@ class _Segment:
     ("const", array) a constant folded away by the replay."""
 
     __slots__ = ("compiled", "binds", "var_types", "fetch_src", "updates", "donated_outs", "snapshot_args",
-                 "fetched_outs", "dynamic_vars", "simple", "fetch_outs")
+                 "fetched_outs", "dynamic_vars", "simple", "fetch_outs", "n_outputs")
 
     def __init__(self, compiled, binds, var_types, fetch_src, updates, donated_outs, snapshot_args):
         self.compiled = compiled
@@ -197,8 +202,9 @@ class _Segment:
         self.dynamic_vars = [(ref, expected) for (kind, ref), expected in zip(binds, var_types)
                              if kind == "var" and not ref.shape.is_fully_defined()]
         # The common training step: every fetch a distinct, non-donated output and every
-        # variable update written in place (see BaseSession._call_simple).
+        # variable update written in place (see repeat_run.RepeatedRun._call_in_place).
         self.fetch_outs = [x for _, x in fetch_src]
+        self.n_outputs = len(compiled.executable.signature["outputs"]) if compiled is not None else 0
         self.simple = (compiled is not None and not snapshot_args and all(d for _, _, d in updates)
                        and all(kind == "out" and x not in donated_outs for kind, x in fetch_src)
                        and len(set(self.fetch_outs)) == len(self.fetch_outs))
@@ -215,55 +221,6 @@ class _Plan:
         self.stateful = stateful
 
 
-class _RepeatRun:
-    """A `Session.run` call seen before (same fetch objects, same feed keys in the same order)."""
-
-    __slots__ = ("anchors", "feed_tensors", "targets", "ops", "plan", "picks", "fetch_type", "last")
-
-    def __init__(self, anchors, feed_tensors, targets, ops, plan, picks, fetch_type):
-        self.anchors = anchors
-        self.feed_tensors = feed_tensors
-        self.targets = targets
-        self.ops = ops
-        self.plan = plan
-        self.picks = picks              # per fetch leaf: None (an op), (True, feed k) or (False, target k)
-        self.fetch_type = fetch_type
-        # (segment, per feed (dtype, shape), how to gather its arguments) of the last call; one
-        # tuple so a concurrent call never sees a segment with another call's feed shapes.
-        self.last = (None, [(t.dtype.np, None) for t in feed_tensors], None)
-
-    def remember(self, seg, arrays):
-        """The segment the last call ran, valid while the feeds keep these dtypes and shapes."""
-        feed_position = {t: k for k, t in enumerate(self.feed_tensors)}
-        arg_picks = [(feed_position[ref], None) if kind == "feed" else (-1, ref) for kind, ref in seg.binds]
-        self.last = (seg, [(a.dtype, a.shape) for a in arrays], arg_picks)
-
-
-_PLAIN_FETCHES = (list, tuple)
-
-
-def _repeat_key(fetches, feed_dict):
-    """Identity key of a run call made of plain graph tensors/ops, or None."""
-    kind = type(fetches)
-    if kind is Tensor or kind is Operation:
-        fetch_key = id(fetches)
-    elif kind in _PLAIN_FETCHES:
-        for x in fetches:
-            if type(x) is not Tensor and type(x) is not Operation:
-                return None
-        fetch_key = (kind is list, *map(id, fetches))
-    else:
-        return None
-    if not feed_dict:
-        return (fetch_key, feed_dict is None)
-    if type(feed_dict) is not dict:
-        return None
-    for k in feed_dict:
-        if type(k) is not Tensor:
-            return None
-    return (fetch_key, tuple(map(id, feed_dict)))
-
-
 def _is_stateful(op) -> bool:
     if op.type in ASSIGN_OPS:
         return True
@@ -271,13 +228,6 @@ def _is_stateful(op) -> bool:
         return bool(get_op(op.type).stateful)
     except NotImplementedError:
         return False
-
-
-def _shape_str(shape) -> str:
-    if shape.rank is None:
-        return "<unknown>"
-    dims = ["?" if d is None else str(d) for d in shape.as_list()]
-    return "(" + ", ".join(dims) + (",)" if len(dims) == 1 else ")")
 
 
 # ============================================================================== Session
@@ -365,11 +315,11 @@ class BaseSession:
     def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
-        key = _repeat_key(fetches, feed_dict) if options is None else None
+        key = repeat_key(fetches, feed_dict) if options is None else None
         if key is not None:
             repeat = self._repeat_runs.get(key)
             if repeat is not None:
-                return self._run_repeat(repeat, feed_dict)
+                return repeat(feed_dict)
         leaves, rebuild = self._flatten_fetches(fetches)
         feeds = self._convert_feeds(feed_dict)
         tensors, seen = [], set()
@@ -381,89 +331,16 @@ class BaseSession:
         values = self._execute(tensors, ops, feeds, options)
         results = [None if kind == "o" else _result(values[x]) for kind, x in leaves]
         if key is not None and key not in self._repeat_runs:
-            self._repeat_runs[key] = self._repeat_for(key, fetches, feed_dict, leaves, feeds, tensors, ops)
+            self._repeat_runs[key] = self._repeated_run(fetches, feed_dict, leaves, feeds, tensors, ops)
         return rebuild(results)
 
-    # -- the repeated-call path -----------------------------------------------------------
-    def _repeat_for(self, key, fetches, feed_dict, leaves, feeds, tensors, ops):
-        """Remember a run whose fetches and feed keys are plain tensors/ops and whose plan runs
-        no host ops, so the same call again skips flattening, conversion and planning."""
-        feed_tensors = list(feeds)
+    def _repeated_run(self, fetches, feed_dict, leaves, feeds, tensors, ops):
+        """The shortcut for this call made again (frontend/repeat_run.py), unless it runs host ops."""
         targets = [t for t in tensors if t not in feeds]
         plan = self._plan(targets, ops, feeds) if (targets or ops) else None
         if plan is not None and plan.hosts:
             return None
-        position = {t: k for k, t in enumerate(targets)}
-        feed_position = {t: k for k, t in enumerate(feed_tensors)}
-        picks = []
-        for kind, x in leaves:
-            if kind == "o":
-                picks.append(None)
-            elif x in position:
-                picks.append((False, position[x]))
-            else:
-                picks.append((True, feed_position[x]))
-        # The key holds ids: keep the objects alive so no other object can take one of them.
-        anchors = (fetches if isinstance(fetches, (list, tuple)) else [fetches], list(feed_dict or ()))
-        return _RepeatRun(anchors, feed_tensors, targets, ops, plan, picks, type(fetches))
-
-    def _run_repeat(self, repeat: "_RepeatRun", feed_dict):
-        arrays = []
-        seg, feed_types, arg_picks = repeat.last
-        if feed_dict:
-            same_shapes = True
-            for t, value, (npdtype, shape) in zip(repeat.feed_tensors, feed_dict.values(), feed_types):
-                if type(value) is np.ndarray and value.dtype is npdtype and value.shape == shape and \
-                        value.flags.c_contiguous:
-                    arrays.append(value)
-                else:
-                    arr = _feed_array(t, value)
-                    same_shapes = same_shapes and arr.dtype == npdtype and arr.shape == shape
-                    arrays.append(arr)
-        else:
-            same_shapes = True
-        values = ()
-        if repeat.plan is not None:
-            if seg is None or not same_shapes or (seg.dynamic_vars and not self._vars_match(seg)):
-                known = dict(zip(repeat.feed_tensors, arrays))
-                seg = self._segment_for(repeat.targets, repeat.ops, repeat.plan, known)
-                repeat.remember(seg, arrays)
-                values = self._call(seg, known)
-            elif seg.simple:
-                values = self._call_simple(seg, arrays, arg_picks)
-            else:
-                values = self._call(seg, dict(zip(repeat.feed_tensors, arrays)))
-        results = [None if pick is None else _result(arrays[pick[1]] if pick[0] else values[pick[1]])
-                   for pick in repeat.picks]
-        if repeat.fetch_type is list:
-            return results
-        if repeat.fetch_type is tuple:
-            return tuple(results)
-        return results[0]
-
-    def _call_simple(self, seg: "_Segment", arrays, arg_picks) -> list:
-        """`_call` for a segment whose fetches are plain outputs and whose updates are all in place."""
-        store_values = self._store._values
-        args = []
-        for k, var in arg_picks:
-            if var is None:
-                args.append(arrays[k])
-            else:
-                entry = store_values.get(id(var))
-                if entry is None:
-                    buf = self._store.buffer(var)
-                    if buf is None:
-                        raise uninitialized_error(var)
-                    args.append(buf)
-                else:
-                    args.append(entry[1])
-        try:
-            outs = seg.compiled._call(*args)
-        except RuntimeError as e:
-            if type(e).__name__ == "ExecutionError":
-                raise InvalidArgumentError(None, None, str(e)) from None
-            raise
-        return [outs[k] for k in seg.fetch_outs]
+        return RepeatedRun(self, fetches, feed_dict, leaves, feeds, tensors, ops, plan)
 
     def make_callable(self, fetches, feed_list=None, accept_options=False):
         feed_list = list(feed_list or [])
@@ -542,7 +419,7 @@ class BaseSession:
         feeds: dict = {}
         for key, value in (feed_dict or {}).items():
             t = self._feed_key(key)
-            feeds[t] = _feed_array(t, value)
+            feeds[t] = feed_array(t, value)
         return feeds
 
     def _feed_key(self, key) -> Tensor:
@@ -816,54 +693,6 @@ def _feed_signature(tensors, arrays, symbolic: bool) -> tuple:
                 dims.append(n)
         sig.append((a.dtype.str, tuple(dims)))
     return tuple(sig)
-
-
-def _compatible(static, shape) -> bool:
-    if static is None:
-        return True
-    if len(static) != len(shape):
-        return False
-    for s, n in zip(static, shape):
-        if s is not None and s != n:
-            return False
-    return True
-
-
-def _feed_array(t: Tensor, value) -> np.ndarray:
-    npdtype = t.dtype.np
-    if isinstance(value, np.ndarray) and value.dtype == npdtype and value.flags.c_contiguous:
-        arr = value                                   # the common case: no conversion, no copy
-    else:
-        if isinstance(value, (Tensor, Operation)) or (isinstance(value, Variable)):
-            raise TypeError("The value of a feed cannot be a tf.Tensor object. Acceptable feed values include "
-                            "Python scalars, strings, lists, numpy ndarrays, or TensorHandles. For reference, the "
-                            f"tensor object was {value!r} which was passed to the feed with key {t!r}.")
-        if isinstance(value, EagerTensor):
-            value = value._value
-        if t.dtype.is_string:
-            arr = np.asarray(_encode(value), dtype=object)
-        else:
-            try:
-                arr = np.asarray(value, dtype=npdtype)
-            except (TypeError, ValueError) as e:
-                raise ValueError(f"Cannot feed value {value!r} to Tensor '{t.name}' of dtype {t.dtype.name}: "
-                                 f"{e}") from None
-            if not arr.flags.c_contiguous:
-                arr = np.array(arr, order="C")   # (np.ascontiguousarray would make 0-d arrays 1-d)
-    if not _compatible(t.shape._dims, arr.shape):
-        raise ValueError(f"Cannot feed value of shape {arr.shape} for Tensor '{t.name}', which has shape "
-                         f"'{_shape_str(t.shape)}'")
-    return arr
-
-
-def _encode(v):
-    if isinstance(v, str):
-        return v.encode("utf-8")
-    if isinstance(v, (list, tuple)):
-        return [_encode(x) for x in v]
-    if isinstance(v, np.ndarray) and v.dtype.kind == "U":
-        return [_encode(x) for x in v.tolist()]
-    return v
 
 
 def _result(arr):

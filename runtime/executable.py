@@ -125,7 +125,29 @@ def default_threads() -> int:
 class _Plan:
     """Everything one set of input shapes determines, for one Python thread."""
     __slots__ = ("table", "table_addr", "dims", "dims_addr", "outputs", "barrier", "barrier_addr",
-                 "arena", "nthreads", "nin", "recycle", "aliased", "fresh", "alias_inputs")
+                 "arena", "nthreads", "nin", "aliased", "fresh", "fresh_index", "alias_inputs", "output_sets",
+                 "current_set", "outputs_of_input", "single_call")
+
+
+def _results_template(arrays, n_outputs, fresh_index) -> list:
+    """The results list of a call with these fresh arrays, in-place outputs left to fill."""
+    template = [None] * n_outputs
+    for j, a in zip(fresh_index, arrays):
+        template[j] = a
+    return template
+
+
+class _OutputSet:
+    """One array per fresh (not in-place) output of a plan, with their data pointers."""
+    __slots__ = ("arrays", "ptrs", "template", "free_refs")
+
+    def __init__(self, arrays, n_outputs, fresh_index):
+        self.arrays = arrays
+        self.ptrs = [_pointer(a) for a in arrays]
+        self.template = _results_template(arrays, n_outputs, fresh_index)
+        # What sys.getrefcount sums to while only this set holds its arrays (measured, not
+        # assumed: it depends on how the interpreter passes arguments).
+        self.free_refs = sum(map(sys.getrefcount, self.arrays))
 
 
 class Executable:
@@ -167,35 +189,95 @@ class Executable:
             raise TypeError(f"{self.name}: expected {self._nin} inputs "
                             f"({', '.join(self.input_names)}), got {len(arrays)}")
         state = getattr(self._tls, "state", None)
-        # The common training-loop call passes exactly the arrays of the previous call (variables,
-        # weights, often the same feeds): they were validated then, a held ndarray cannot move,
-        # and the pointer table of that call's plan still holds them.
-        if state is not None and out is None and all(map(_is, arrays, state[0])):
-            arrs, plan = state[0], state[2]
-            for i in plan.alias_inputs:
-                if not arrs[i].flags.writeable:
-                    break
+        # The common training-loop call passes the arrays of the previous call again (variables,
+        # weights) and a few new ones of the same shapes (the batch): the old ones were validated
+        # then, a held ndarray cannot move, and the pointer table of that call's plan still
+        # holds them, so only the new ones need checking.
+        if state is not None and out is None:
+            if all(map(_is, arrays, state[0])):
+                arrs, plan = state[0], state[2]
+                for i in plan.alias_inputs:
+                    if not arrs[i].flags.writeable:
+                        break
+                else:
+                    return self._run_plan(plan, arrs)
             else:
-                return self._run_plan(plan, arrs)
+                plan = self._update_plan(arrays, state)
+                if plan is not None:
+                    state = None   # the previous inputs may be outputs of a set about to be reused
+                    return self._run_plan(plan, self._tls.state[0])
         return self._call_validating(arrays, out, state)
 
+    def _update_plan(self, arrays, state):
+        """Point the previous call's plan at the arrays that changed since, if nothing else has
+        to change (same shapes, no shared or read-only buffers to copy); None otherwise."""
+        prev, prev_ptrs, plan = state
+        arrs = list(arrays)
+        ptrs = list(prev_ptrs)
+        changed = [i for i, a, b in zip(range(self._nin), arrays, prev) if a is not b]
+        dtypes = self._in_dtypes
+        for i in changed:
+            a = arrs[i]
+            if type(a) is not np.ndarray or a.dtype is not dtypes[i] and a.dtype != dtypes[i]:
+                arrs[i] = a = self._convert(i, a)
+            if a.shape != prev[i].shape:
+                return None
+            flags = a.flags
+            if not flags.c_contiguous or not flags.aligned:
+                arrs[i] = a = a.copy(order="C")
+            ptrs[i] = _pointer(a)
+        if len(set(ptrs)) < self._nin:
+            return None
+        for i in plan.alias_inputs:
+            if not arrs[i].flags.writeable:
+                return None
+        table, nin, outputs_of = plan.table, self._nin, plan.outputs_of_input
+        for i in changed:
+            table[i] = ptrs[i]
+            for j in outputs_of.get(i, ()):
+                table[nin + j] = ptrs[i]
+        self._tls.state = (arrs, ptrs, plan)
+        return plan
+
     def _run_plan(self, plan, arrs) -> list:
-        """Run a plan whose table holds the inputs' pointers: only recycled outputs may move."""
-        results = [None] * len(plan.outputs)
+        """Run a plan whose table holds the inputs' pointers: only the output set may change."""
+        results = self._output_set(plan).template[:]
         for j, alias in plan.aliased:
             results[j] = arrs[alias]
-        recycle, table, nin = plan.recycle, plan.table, self._nin
-        for j, shape, dtype in plan.fresh:
-            o = recycle[j]
-            if o is None or sys.getrefcount(o) > _UNREFERENCED:
-                o = recycle[j] = np.empty(shape, dtype)
-                table[nin + j] = _pointer(o)
-            results[j] = o
         status = self._run(plan)
         if status:
             raise ExecutionError(self._errors.get(status, f"{self.name}: runtime check failed (code {status})"),
                                  status)
         return results
+
+    def _output_set(self, plan) -> "_OutputSet":
+        """Arrays for the fresh outputs: a previous call's set that nobody references any more
+        (reusing it is unobservable and spares allocation and, for large outputs, the page
+        faults of fresh memory); two sets alternate, so a loop that keeps the last call's
+        results until the next call returns (`a, b = run(a)`) allocates nothing."""
+        current = plan.current_set
+        if current is not None and sum(map(sys.getrefcount, current.arrays)) == current.free_refs:
+            return current
+        for s in plan.output_sets:
+            if s is not current and sum(map(sys.getrefcount, s.arrays)) == s.free_refs:
+                break
+        else:
+            s = self._new_output_set(plan)
+        table, nin = plan.table, self._nin
+        for j, ptr in zip(plan.fresh_index, s.ptrs):
+            table[nin + j] = ptr
+        plan.current_set = s
+        return s
+
+    def _new_output_set(self, plan) -> "_OutputSet":
+        older = [o for o in plan.output_sets if o is not plan.current_set]
+        spare = older[0].arrays if older else [None] * len(plan.fresh)
+        # Arrays of the older set nobody holds are taken over; held ones are replaced.
+        arrays = [o if o is not None and sys.getrefcount(o) <= _UNREFERENCED else np.empty(shape, dtype)
+                  for o, (_, shape, dtype) in zip(spare, plan.fresh)]
+        s = _OutputSet(arrays, len(plan.outputs), plan.fresh_index)
+        plan.output_sets = [o for o in plan.output_sets if o is plan.current_set] + [s]
+        return s
 
     def _call_validating(self, arrays, out, state) -> list:
         arrs = list(arrays)
@@ -222,38 +304,31 @@ class Executable:
         plan = plans.get(key)
         if plan is None:
             plan = plans[key] = self._make_plan(arrs)
+        if out is not None:
+            out = self._check_out(out, plan)
         table = plan.table
         tls.state = None   # until the table is complete
         nin = self._nin
         for i in range(nin):
             table[i] = ptrs[i]
-        results = []
-        if out is not None:
-            out = self._check_out(out, plan)
         shared = len(set(ptrs)) < nin
-        for j, (shape, dtype, alias) in enumerate(plan.outputs):
-            if alias is None:
-                if out is not None:
-                    o = out[j]
-                else:
-                    # The previous call's output array, if nobody holds it any more (only this
-                    # list does): reusing it is unobservable and spares the page faults of fresh
-                    # memory, which dominate large elementwise programs.
-                    o = plan.recycle[j]
-                    if o is None or sys.getrefcount(o) > _UNREFERENCED:
-                        o = plan.recycle[j] = np.empty(shape, dtype)
-                table[nin + j] = _pointer(o)
-            else:
-                o = arrs[alias]
-                if not o.flags.writeable or (shared and ptrs.count(ptrs[alias]) > 1):
-                    o = arrs[alias] = o.copy()  # never write through a read-only or shared buffer
-                    table[alias] = table[nin + j] = ptrs[alias] = _pointer(o)
-                    shared = len(set(ptrs)) < nin
-                else:
-                    table[nin + j] = ptrs[alias]
-            results.append(o)
+        for j, alias in plan.aliased:
+            o = arrs[alias]
+            if not o.flags.writeable or (shared and ptrs.count(ptrs[alias]) > 1):
+                o = arrs[alias] = o.copy()  # never write through a read-only or shared buffer
+                table[alias] = ptrs[alias] = _pointer(o)
+                shared = len(set(ptrs)) < nin
+            table[nin + j] = ptrs[alias]
+        if out is None:
+            results = self._output_set(plan).template[:]
+        else:
+            results = list(out)
+            for j in plan.fresh_index:
+                table[nin + j] = _pointer(out[j])
+            plan.current_set = None   # the caller's arrays: the next call must not find them in the table
+        for j, alias in plan.aliased:
+            results[j] = arrs[alias]
         status = self._run(plan)
-        # out= arrays are the caller's: the next call must not find them in the table.
         tls.state = (arrs, ptrs, plan) if out is None else None
         if status:
             raise ExecutionError(self._errors.get(status, f"{self.name}: runtime check failed (code {status})"),
@@ -277,7 +352,7 @@ class Executable:
     def _run(self, plan) -> int:
         n = plan.nthreads
         if n <= 1:
-            return self._fn(plan.table_addr, plan.dims_addr, 0, 1, plan.barrier_addr)
+            return self._fn(*plan.single_call)
         workers = _workers(n - 1)
         taken = []
         for w in workers:
@@ -351,10 +426,15 @@ class Executable:
         plan.barrier = (ctypes.c_int64 * self._barrier_slots)()
         plan.barrier_addr = _addressof(plan.barrier)
         plan.outputs = [(tuple(evaluate_dim(c, env) for c in s.shape), s.dtype, s.alias) for s in self._outputs]
-        plan.recycle = [None] * len(self._outputs)
         plan.aliased = [(j, alias) for j, (_, _, alias) in enumerate(plan.outputs) if alias is not None]
         plan.fresh = [(j, shape, dtype) for j, (shape, dtype, alias) in enumerate(plan.outputs) if alias is None]
+        plan.fresh_index = [j for j, _, _ in plan.fresh]
         plan.alias_inputs = sorted({alias for _, alias in plan.aliased})
+        plan.outputs_of_input = {}
+        for j, alias in plan.aliased:
+            plan.outputs_of_input.setdefault(alias, []).append(j)
+        plan.output_sets = []
+        plan.current_set = None
         offsets, total = [], 0
         for s in self._temps:
             nbytes = int(np.prod([evaluate_dim(c, env) for c in s.shape], dtype=np.int64)) * s.dtype.itemsize
@@ -366,6 +446,8 @@ class Executable:
         for k, off in enumerate(offsets):
             plan.table[self._nin + len(self._outputs) + k] = base + off
         plan.nthreads = self._threads_for(env)
+        plan.single_call = (ctypes.c_void_p(plan.table_addr), ctypes.c_void_p(plan.dims_addr), ctypes.c_int64(0),
+                            ctypes.c_int64(1), ctypes.c_void_p(plan.barrier_addr))
         return plan
 
     def _threads_for(self, env) -> int:
@@ -433,8 +515,8 @@ class Executable:
         return env
 
 
-# sys.getrefcount of an array held only by a plan's recycle list: the list slot, the local
-# variable, and getrefcount's own argument.
+# sys.getrefcount of an array held only by an output set's list, seen from a comprehension:
+# the list slot, the loop variable, and getrefcount's own argument.
 _UNREFERENCED = 3
 
 

@@ -261,3 +261,28 @@ def test_repeated_arrays_take_the_validated_path_again_safely():
     assert after[1] is not dst[1] and after[1].tolist() == [2] * 4 and dst[1].tolist() == [1] * 4
     assert exe(np.ones(6, np.float32))[0].tolist() == [2] * 6   # another shape, another plan
     assert exe(w)[0].tolist() == [8] * 4
+
+
+def test_output_sets_alternate_when_the_last_results_are_kept(exe):
+    """`state = run(state)`-style loops hold the previous call's outputs while calling again:
+    the set before that is free and is reused (no allocation); held outputs are never written."""
+    x = np.ones((2, 3), np.float32)
+
+    def address(a):
+        return a.__array_interface__["data"][0]
+
+    kept = exe(x, W, K)
+    first = address(kept[0])
+    kept = exe(x, W, K)
+    second = address(kept[0])
+    assert second != first
+    kept = exe(x, W, K)
+    assert address(kept[0]) == first                    # the first set, free again
+    old = kept
+    kept = exe(x + 1, W, K)                             # the second set; `old` still held
+    assert address(kept[0]) == second
+    held_twice = exe(x + 2, W, K)                       # both sets held: a fresh one
+    assert address(held_twice[0]) not in (first, second)
+    np.testing.assert_array_equal(old[0], [[11, 12, 13]] * 2)
+    np.testing.assert_array_equal(kept[0], [[12, 14, 16]] * 2)
+    np.testing.assert_array_equal(held_twice[0], [[13, 16, 19]] * 2)
