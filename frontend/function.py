@@ -720,7 +720,7 @@ class Function:
         return concrete
 
     def _eager_fallback(self, error) -> "EagerFallback":
-        msg = (f"fuseflow.function '{self._name}' branches on a tensor's value in Python ({error}); fuseflow "
+        msg = (f"fuseflow.function '{self._name}' uses a tensor's value in Python control flow ({error}); fuseflow "
                f"has no AutoGraph, so calls with this signature run op by op. Use tf.cond / tf.where / "
                f"tf.while_loop to compile them.")
         warnings.warn(msg, RuntimeWarning, stacklevel=4)
@@ -772,7 +772,10 @@ class EagerFallback:
 
 
 def _is_tensor_bool_error(e: TypeError) -> bool:
-    return "as a Python `bool`" in str(e)
+    """Python control flow on a traced tensor's value (`if t:`, `while t:`, `for x in t` over an
+    unknown length): what AutoGraph would convert, and what the eager fallback runs instead."""
+    text = str(e)
+    return "as a Python `bool`" in text or "Cannot iterate over a tensor" in text
 
 
 def _eager() -> bool:

@@ -189,8 +189,23 @@ def test_python_branch_on_tensor_value_falls_back_to_eager_with_a_warning():
             return total
         return total * 0.0
 
-    with pytest.warns(RuntimeWarning, match="branches on a tensor"):
+    with pytest.warns(RuntimeWarning, match="tensor's value in Python control flow"):
         assert float(relu_sum(np.array([1.0, 2.0], np.float32))) == 3.0
     assert float(relu_sum(np.array([-1.0, -2.0], np.float32))) == 0.0
     with pytest.raises(TypeError, match="cannot be traced"):
         relu_sum.get_concrete_function(np.array([1.0, 2.0], np.float32))
+
+
+def test_python_loop_over_a_tensor_of_unknown_length_falls_back_to_eager():
+    import fuseflow as tf
+
+    @function
+    def triangle(n):
+        s = tf.constant(0)
+        for i in tf.range(n):               # AutoGraph makes this a while loop in TF
+            s += i
+        return s
+
+    with pytest.warns(RuntimeWarning, match="Cannot iterate over a tensor"):
+        assert int(triangle(tf.constant(5))) == 10
+    assert int(triangle(tf.constant(4))) == 6
