@@ -55,7 +55,10 @@ def _fetch_tokens(fetches, tokens: list) -> bool:
         tokens.extend(map(id, fetches))
         return True
     for x in fetches:
-        if not _fetch_tokens(x, tokens):
+        kind = type(x)
+        if kind is Tensor or kind is Operation:
+            tokens.append(id(x))
+        elif not _fetch_tokens(x, tokens):
             return False
     return True
 
