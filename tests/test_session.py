@@ -260,3 +260,19 @@ def test_repeated_run_with_host_ops_is_not_shortcut(graph, capsys):
         for i in range(2):
             assert sess.run(printed, {x: [i, i]}).tolist() == [2.0 * i] * 2
     assert capsys.readouterr().err.count("x=") == 2
+
+
+def test_repeated_run_with_nested_fetches_keeps_the_structure(graph):
+    x = tf.placeholder(tf.float32, shape=[2])
+    parts = [x * float(k) for k in range(3)]
+    total = tf.reduce_sum(x)
+    with tf.Session() as sess:
+        for i in range(3):
+            feed = {x: np.array([i, 1.0], np.float32)}
+            s, (a, b), rest = sess.run([total, (parts[0], parts[1]), [parts[2], x]], feed)
+            assert s == pytest.approx(i + 1.0) and isinstance(s, np.float32)
+            assert a.tolist() == [0.0, 0.0] and b.tolist() == [i, 1.0]
+            assert isinstance(rest, list) and rest[0].tolist() == [2.0 * i, 2.0] and rest[1].tolist() == [i, 1.0]
+            d = sess.run({"s": total, "p": parts}, feed)          # dicts take the general path
+            assert d["s"] == pytest.approx(i + 1.0) and d["p"][2].tolist() == [2.0 * i, 2.0]
+        assert sum(r is not None for r in sess._repeat_runs.values()) == 1
