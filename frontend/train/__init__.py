@@ -11,8 +11,9 @@ from .learning_rate_decay import (cosine_decay, exponential_decay, inverse_time_
                                   piecewise_constant, piecewise_constant_decay, polynomial_decay)
 from .moving_averages import ExponentialMovingAverage, assign_moving_average
 from .optimizer import Optimizer
-from .optimizers import (AdadeltaOptimizer, AdagradOptimizer, AdamOptimizer, GradientDescentOptimizer,
-                         MomentumOptimizer, RMSPropOptimizer)
+from .optimizers import (AdadeltaOptimizer, AdagradOptimizer, AdamOptimizer, FtrlOptimizer,
+                         GradientDescentOptimizer, MomentumOptimizer, ProximalAdagradOptimizer,
+                         ProximalGradientDescentOptimizer, RMSPropOptimizer)
 from .training_util import (assert_global_step, create_global_step, get_global_step,
                             get_or_create_global_step, global_step)
 

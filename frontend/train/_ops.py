@@ -90,6 +90,8 @@ ceil = _un("ceil", "Ceil")
 exp = _un("exp", "Exp")
 cos = _un("cos", "Cos")
 neg = _un("neg", "Neg")
+abs_ = _un("abs", "Abs")
+sign = _un("sign", "Sign")
 
 
 def select(cond, a, b, name="SelectV2"):

@@ -23,11 +23,26 @@ def _lr_tensor(learning_rate):
     return t
 
 
+def _ratio(global_step, decay_steps, dtype):
+    """global_step / decay_steps in `dtype`, correctly rounded as TF's Div kernel computes it.
+
+    The compiled kernels may turn a division by a constant into a multiplication by its
+    reciprocal (`arcp`), which is 1 ulp off: 41 * (1/41) = 0.99999994 in float32, so a
+    staircase floor would stay on the previous step. Dividing in float64 and rounding once
+    to `dtype` gives TF's float32 quotient (the float64 error is far below float32's ulp)."""
+    wide = "float64"
+    if dtype.name != "float32":
+        return _ops.div(_ops.tensor(global_step, dtype), _ops.tensor(decay_steps, dtype))
+    step = _ops.cast(_ops.tensor(global_step, dtype), wide)
+    steps = _ops.cast(_ops.tensor(decay_steps, dtype), wide)
+    return _ops.cast(_ops.div(step, steps), dtype)
+
+
 def exponential_decay(learning_rate, global_step, decay_steps, decay_rate, staircase=False, name=None):
     _check_step(global_step, "exponential_decay")
     lr = _lr_tensor(learning_rate)
     dtype = lr.dtype
-    p = _ops.div(_ops.tensor(global_step, dtype), _ops.tensor(decay_steps, dtype))
+    p = _ratio(global_step, decay_steps, dtype)
     if staircase:
         p = _ops.floor(p)
     return _ops.mul(lr, _ops.pow_(_ops.tensor(decay_rate, dtype), p), name=name or "ExponentialDecay")
@@ -37,7 +52,7 @@ def natural_exp_decay(learning_rate, global_step, decay_steps, decay_rate, stair
     _check_step(global_step, "natural_exp_decay")
     lr = _lr_tensor(learning_rate)
     dtype = lr.dtype
-    p = _ops.div(_ops.tensor(global_step, dtype), _ops.tensor(decay_steps, dtype))
+    p = _ratio(global_step, decay_steps, dtype)
     if staircase:
         p = _ops.floor(p)
     exponent = _ops.exp(_ops.mul(_ops.neg(_ops.tensor(decay_rate, dtype)), p))
@@ -48,7 +63,7 @@ def inverse_time_decay(learning_rate, global_step, decay_steps, decay_rate, stai
     _check_step(global_step, "inverse_time_decay")
     lr = _lr_tensor(learning_rate)
     dtype = lr.dtype
-    p = _ops.div(_ops.tensor(global_step, dtype), _ops.tensor(decay_steps, dtype))
+    p = _ratio(global_step, decay_steps, dtype)
     if staircase:
         p = _ops.floor(p)
     denom = _ops.add(_ops.const(1, dtype), _ops.mul(_ops.tensor(decay_rate, dtype), p))
@@ -64,12 +79,12 @@ def polynomial_decay(learning_rate, global_step, decay_steps, end_learning_rate=
     step = _ops.tensor(global_step, dtype)
     steps = _ops.tensor(decay_steps, dtype)
     if cycle:
-        ratio = _ops.ceil(_ops.div(step, steps))
+        ratio = _ops.ceil(_ratio(step, steps, dtype))
         multiplier = _ops.select(_ops.equal(step, _ops.const(0, dtype)), _ops.const(1, dtype), ratio)
         steps = _ops.mul(steps, multiplier)
     else:
         step = _ops.minimum(step, steps)
-    p = _ops.div(step, steps)
+    p = _ratio(step, steps, dtype)
     decayed = _ops.mul(_ops.sub(lr, end_lr), _ops.pow_(_ops.sub(_ops.const(1, dtype), p), _ops.tensor(power, dtype)))
     return _ops.add(decayed, end_lr, name=name or "PolynomialDecay")
 
@@ -80,7 +95,7 @@ def cosine_decay(learning_rate, global_step, decay_steps, alpha=0.0, name=None):
     dtype = lr.dtype
     steps = _ops.tensor(decay_steps, dtype)
     step = _ops.minimum(_ops.tensor(global_step, dtype), steps)
-    fraction = _ops.div(step, steps)
+    fraction = _ratio(step, steps, dtype)
     cosine = _ops.mul(_ops.const(0.5, dtype),
                       _ops.add(_ops.const(1, dtype), _ops.cos(_ops.mul(_ops.const(math.pi, dtype), fraction))))
     a = _ops.const(alpha, dtype)

@@ -218,3 +218,133 @@ class AdadeltaOptimizer(Optimizer):
         updates = [accum.assign(new_accum), accum_update.assign(new_accum_update)]
         with _control_deps([_ops.as_op(u) for u in updates]):
             return var.assign_sub(_ops.mul(update, lr))
+
+
+def _shrink(prox_var, lr, l1, l2):
+    """TF's proximal step: sign(p) * max(|p| - lr*l1, 0) / (1 + lr*l2) (l1 = 0 skips the max)."""
+    denom = _ops.add(_ops.const(1, prox_var.dtype), _ops.mul(lr, l2))
+    shrunk = _ops.mul(_ops.sign(prox_var),
+                      _ops.maximum(_ops.sub(_ops.abs_(prox_var), _ops.mul(lr, l1)), _ops.const(0, prox_var.dtype)))
+    return _ops.div(shrunk, denom)
+
+
+class ProximalGradientDescentOptimizer(Optimizer):
+    """prox = var - grad * lr; var = sign(prox) * max(|prox| - lr*l1, 0) / (1 + lr*l2)
+    (ApplyProximalGradientDescent; with l1 = 0 it is prox / (1 + lr*l2))."""
+
+    def __init__(self, learning_rate, l1_regularization_strength=0.0, l2_regularization_strength=0.0,
+                 use_locking=False, name="ProximalGradientDescent"):
+        super().__init__(use_locking, name)
+        self._learning_rate = learning_rate
+        self._l1 = l1_regularization_strength
+        self._l2 = l2_regularization_strength
+
+    def _apply_dense(self, grad, var):
+        dtype = _var_dtype(var)
+        lr = self._hyper(self._learning_rate, dtype, "learning_rate")
+        l1 = self._hyper(self._l1, dtype, "l1_regularization_strength")
+        l2 = self._hyper(self._l2, dtype, "l2_regularization_strength")
+        prox = _ops.sub(_ops.tensor(var), _ops.mul(grad, lr))
+        return var.assign(_shrink(prox, lr, l1, l2))
+
+
+class ProximalAdagradOptimizer(Optimizer):
+    """accum += grad^2; step = lr * rsqrt(accum); prox = var - grad * step;
+    var = sign(prox) * max(|prox| - step*l1, 0) / (1 + step*l2)   (ApplyProximalAdagrad)."""
+
+    def __init__(self, learning_rate, initial_accumulator_value=0.1, l1_regularization_strength=0.0,
+                 l2_regularization_strength=0.0, use_locking=False, name="ProximalAdagrad"):
+        if initial_accumulator_value <= 0.0:
+            raise ValueError("initial_accumulator_value must be positive: %s" % initial_accumulator_value)
+        super().__init__(use_locking, name)
+        self._learning_rate = learning_rate
+        self._initial_accumulator_value = initial_accumulator_value
+        self._l1 = l1_regularization_strength
+        self._l2 = l2_regularization_strength
+
+    def _create_slots(self, var_list):
+        for v in var_list:
+            self._constant_slot(v, self._initial_accumulator_value, "accumulator", self._name)
+
+    def _apply_dense(self, grad, var):
+        dtype = _var_dtype(var)
+        lr = self._hyper(self._learning_rate, dtype, "learning_rate")
+        l1 = self._hyper(self._l1, dtype, "l1_regularization_strength")
+        l2 = self._hyper(self._l2, dtype, "l2_regularization_strength")
+        acc = self.get_slot(var, "accumulator")
+        new_acc = _ops.add(acc, _ops.square(grad))
+        upd = acc.assign(new_acc)
+        with _control_deps([_ops.as_op(upd)]):
+            step = _ops.mul(lr, _ops.rsqrt(new_acc))
+            prox = _ops.sub(_ops.tensor(var), _ops.mul(grad, step))
+            return var.assign(_shrink(prox, step, l1, l2))
+
+
+class FtrlOptimizer(Optimizer):
+    """FTRL-Proximal (ApplyFtrl / ApplyFtrlV2), slots "accum" (initial_accumulator_value) and "linear":
+        new_accum = accum + grad^2
+        linear += grad - (new_accum^-p - accum^-p) / lr * var        (p = learning_rate_power)
+        quadratic = new_accum^-p / lr + 2 * l2
+        var = |linear| > l1 ? (sign(linear) * l1 - linear) / quadratic : 0
+    With l2_shrinkage the gradient in `linear` is grad + 2 * l2_shrinkage * var; `beta` adds beta / (2 lr) to l2."""
+
+    def __init__(self, learning_rate, learning_rate_power=-0.5, initial_accumulator_value=0.1,
+                 l1_regularization_strength=0.0, l2_regularization_strength=0.0, use_locking=False, name="Ftrl",
+                 accum_name=None, linear_name=None, l2_shrinkage_regularization_strength=0.0, beta=None):
+        if initial_accumulator_value < 0.0:
+            raise ValueError("initial_accumulator_value %f needs to be positive or zero" % initial_accumulator_value)
+        if learning_rate_power > 0.0:
+            raise ValueError("learning_rate_power %f needs to be negative or zero" % learning_rate_power)
+        for label, v in (("l1_regularization_strength", l1_regularization_strength),
+                         ("l2_regularization_strength", l2_regularization_strength),
+                         ("l2_shrinkage_regularization_strength", l2_shrinkage_regularization_strength)):
+            if v < 0.0:
+                raise ValueError("%s %f needs to be positive or zero" % (label, v))
+        super().__init__(use_locking, name)
+        self._learning_rate = learning_rate
+        self._lr_power = learning_rate_power
+        self._initial_accumulator_value = initial_accumulator_value
+        self._l1 = l1_regularization_strength
+        self._l2 = l2_regularization_strength
+        self._l2_shrinkage = l2_shrinkage_regularization_strength
+        self._beta = 0.0 if beta is None else beta
+        self._accum_name = accum_name
+        self._linear_name = linear_name
+
+    def _create_slots(self, var_list):
+        for v in var_list:
+            self._constant_slot(v, self._initial_accumulator_value, "accum", self._accum_name or self._name)
+            self._zeros_slot(v, "linear", self._linear_name or self._name)
+
+    def _apply_dense(self, grad, var):
+        dtype = _var_dtype(var)
+        lr = self._hyper(self._learning_rate, dtype, "learning_rate")
+        l1 = self._hyper(self._l1, dtype, "l1_regularization_strength")
+        # TF1 folds beta into l2 in Python double precision: l2 + beta / (2 * lr).
+        adjusted_l2 = self._l2
+        if self._beta:
+            adjusted_l2 = _ops.add(self._hyper(self._l2, dtype, "l2_regularization_strength"),
+                                   _ops.div(_ops.const(self._beta, dtype), _ops.mul(lr, _ops.const(2, dtype))))
+        l2 = self._hyper(adjusted_l2, dtype, "adjusted_l2_regularization_strength")
+        lr_power = self._hyper(self._lr_power, dtype, "learning_rate_power")
+        accum = self.get_slot(var, "accum")
+        linear = self.get_slot(var, "linear")
+        w = _ops.tensor(var)
+        grad_lin = grad
+        if self._l2_shrinkage:
+            shrink = self._hyper(self._l2_shrinkage, dtype, "l2_shrinkage_regularization_strength")
+            grad_lin = _ops.add(grad, _ops.mul(_ops.mul(_ops.const(2, dtype), shrink), w))
+        acc_t = _ops.tensor(accum)
+        new_accum = _ops.add(acc_t, _ops.square(grad))
+        neg_power = _ops.neg(lr_power)
+        if self._lr_power == -0.5:
+            new_pow, old_pow = _ops.sqrt(new_accum), _ops.sqrt(acc_t)
+        else:
+            new_pow, old_pow = _ops.pow_(new_accum, neg_power), _ops.pow_(acc_t, neg_power)
+        new_linear = _ops.add(_ops.tensor(linear), _ops.sub(grad_lin, _ops.mul(_ops.div(_ops.sub(new_pow, old_pow), lr), w)))
+        quadratic = _ops.add(_ops.div(new_pow, lr), _ops.mul(_ops.const(2, dtype), l2))
+        pre = _ops.div(_ops.sub(_ops.mul(_ops.sign(new_linear), l1), new_linear), quadratic)
+        new_var = _ops.select(_ops.greater(_ops.abs_(new_linear), l1), pre, _ops.const(0, dtype))
+        updates = [accum.assign(new_accum), linear.assign(new_linear)]
+        with _control_deps([_ops.as_op(u) for u in updates]):
+            return var.assign(new_var)
