@@ -140,8 +140,14 @@ def as_dtype(x) -> DType:
     raise TypeError(f"Unsupported dtype {npd} (fuseflow supports {', '.join(_BY_NAME)})")
 
 
+_FROM_NUMPY: dict = {}   # numpy dtype (or scalar type) -> DType: called on every traced-call argument
+
+
 def from_numpy(npd) -> DType:
-    return as_dtype(np.dtype(npd))
+    d = _FROM_NUMPY.get(npd)
+    if d is None:
+        d = _FROM_NUMPY[npd] = as_dtype(np.dtype(npd))
+    return d
 
 
 def result_type(*dtypes: DType) -> DType:

@@ -232,6 +232,26 @@ def _leaf_shape(x) -> tuple:
     return tuple(np.shape(x))
 
 
+_SCALAR_TYPES = (int, float, bool)
+
+
+def _repeat_call_key(args):
+    """Key of a call whose positional arguments are numpy arrays, eager tensors or Python
+    scalars (None for anything else: lists, dicts, variables, specs...)."""
+    key = []
+    for x in args:
+        kind = type(x)
+        if kind is np.ndarray:
+            key.append((x.dtype, x.shape))
+        elif kind is EagerTensor:
+            key.append((kind, x._value.dtype, x._value.shape))
+        elif kind in _SCALAR_TYPES:
+            key.append((kind, x))
+        else:
+            return None
+    return tuple(key)
+
+
 def _python_key(x):
     try:
         hash(x)
@@ -312,6 +332,7 @@ class ConcreteFunction:
         self.name = name
         self.structured_input_signature = arg_specs
         self._flat_outputs = [t for t in nest.flatten(func_graph.structured_outputs) if isinstance(t, Tensor)]
+        self._output_leaves = nest.flatten(func_graph.structured_outputs)
         self._callback_tensors = [t for tensors, _ in func_graph.host_callbacks for t in tensors]
         self._symbolic: Optional[_Program] = None
         self._symbolic_failed: Optional[Exception] = None
@@ -445,12 +466,30 @@ class ConcreteFunction:
     def _pack_outputs(self, results):
         it = iter(results)
         flat = []
-        for leaf in nest.flatten(self.graph.structured_outputs):
+        for leaf in self._output_leaves:
             if isinstance(leaf, Tensor):
                 flat.append(EagerTensor(next(it), leaf.dtype))
             else:
                 flat.append(leaf)
+        if len(flat) == 1 and self._output_leaves[0] is self.graph.structured_outputs:
+            return flat[0]
         return nest.pack_sequence_as(self.graph.structured_outputs, flat)
+
+    def arrays_of(self, args) -> list:
+        """The argument arrays of a call whose positional arguments are all tensor-like leaves
+        or Python scalars (the repeated-call path of Function.__call__)."""
+        arrays = []
+        inputs = iter(self.graph.inputs)
+        for x in args:
+            kind = type(x)
+            if kind in _SCALAR_TYPES:
+                continue                  # part of the trace, not an argument
+            t = next(inputs)
+            if kind is np.ndarray and x.dtype == t.dtype.np and x.flags.c_contiguous:
+                arrays.append(x)
+            else:
+                arrays.append(np.asarray(_leaf_array(x, t.dtype), order="C"))
+        return arrays
 
     def __call__(self, *args, **kwargs):
         flat = [x for x in nest.flatten((args, kwargs)) if not _is_python_leaf(x)]
@@ -567,6 +606,10 @@ class Function:
         self._shared_batch_dim = bool(shared_batch_dim)
         self._traces: list = []            # [(struct key, tensor sigs, ConcreteFunction)]
         self._exact: dict = {}
+        # Calls made only of arrays, eager tensors and Python scalars, keyed by their types,
+        # dtypes, shapes and scalar values: the trace `_prepare` found for that key (the key
+        # determines its structure and tensor signature, so the answer cannot change).
+        self._repeat_calls: dict = {}
         self._tracing_count = 0
         self._warned = False
         self._bound: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -739,7 +782,16 @@ class Function:
         if graph_mod._graph_stack or not _eager():
             # Inside another trace or a TF1 graph: inline the Python function (same semantics).
             return self._python_function(*args, **kwargs)
+        key = _repeat_call_key(args) if not kwargs and self._input_signature is None else None
+        if key is not None:
+            concrete = self._repeat_calls.get(key)
+            if concrete is not None:
+                if isinstance(concrete, EagerFallback):
+                    return self._python_function(*args)
+                return concrete._pack_outputs(concrete._call_arrays(concrete.arrays_of(args)))
         concrete, flat = self._prepare(args, kwargs)
+        if key is not None:
+            self._repeat_calls[key] = concrete
         if isinstance(concrete, EagerFallback):
             return self._python_function(*args, **kwargs)
         arrays = [np.asarray(_leaf_array(x, t.dtype), order="C")

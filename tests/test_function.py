@@ -209,3 +209,32 @@ def test_python_loop_over_a_tensor_of_unknown_length_falls_back_to_eager():
     with pytest.warns(RuntimeWarning, match="Cannot iterate over a tensor"):
         assert int(triangle(tf.constant(5))) == 10
     assert int(triangle(tf.constant(4))) == 6
+
+
+def test_repeated_calls_of_arrays_tensors_and_scalars_stay_exact():
+    """Calls made of arrays, eager tensors and Python scalars take a shortcut keyed by their
+    dtypes, shapes and scalar values: new values, shapes, dtypes and scalars must still be seen."""
+    traces = []
+    v = Variable(np.float32(1.0))
+
+    @function
+    def f(x, scale, y):
+        traces.append(1)
+        v.assign_add(1.0)
+        return {"out": x * scale + M.reduce_sum(y), "v": v.read_value()}
+
+    x = np.ones((2, 2), np.float32)
+    y = EagerTensor(np.array([1.0, 2.0], np.float32), dt.float32)
+    for i in range(3):
+        r = f(x * i, 2.0, y)
+        np.testing.assert_allclose(r["out"].numpy(), 2.0 * i + 3.0)
+        assert float(r["v"]) == 2.0 + i
+    assert len(traces) == 1
+    np.testing.assert_allclose(f(x, 3.0, y)["out"].numpy(), 6.0)          # another scalar: a new trace
+    np.testing.assert_allclose(f(np.ones((3, 2), np.float32), 2.0, y)["out"].numpy(), np.full((3, 2), 5.0))
+    y64 = EagerTensor(np.array([1.0, 2.0]), dt.float64)
+    np.testing.assert_allclose(f(np.ones((2, 2)), 2.0, y64)["out"].numpy(), 5.0)   # float64: traced apart
+    assert f(np.ones((2, 2)), 2.0, y64)["out"].dtype == dt.float64
+    np.testing.assert_allclose(f(np.ones((2, 2), np.float32).T, 2.0, y)["out"].numpy(), 5.0)  # not contiguous
+    assert len(traces) == 4
+    assert float(v.read_value()) == 9.0
