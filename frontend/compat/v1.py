@@ -79,3 +79,7 @@ contrib = _Contrib
 from fuseflow import summary_v1 as summary  # noqa: E402
 from fuseflow.summary_v1 import Summary  # noqa: F401,E402
 from fuseflow import data, keras, nest  # noqa: F401,E402
+
+# ==================================================================== TF1 losses and metrics (owner: TF1 compat engineer)
+from fuseflow.compat import losses_v1 as losses  # noqa: E402
+from fuseflow.compat import metrics_v1 as metrics  # noqa: E402
