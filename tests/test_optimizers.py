@@ -418,16 +418,18 @@ def test_tf1_optimizer_eager_callable_loss_and_inside_function():
 
 
 def test_regularizers():
+    from fuseflow import regularizers as layers       # TF1's tf.contrib.layers regularizers
     weights = np.array([[1.0, -2.0], [-3.0, 4.0]], np.float32)
     with tf.Graph().as_default():
         w = tf.constant(weights)
-        l1 = tf.contrib.layers.l1_regularizer(0.5)(w)
-        l2 = tf.contrib.layers.l2_regularizer(0.5)(w)
-        both = tf.contrib.layers.l1_l2_regularizer(0.5, 0.5)(w)
-        total = tf.contrib.layers.apply_regularization(tf.contrib.layers.l2_regularizer(0.5), [w, w])
+        l1 = layers.l1_regularizer(0.5)(w)
+        l2 = layers.l2_regularizer(0.5)(w)
+        both = layers.l1_l2_regularizer(0.5, 0.5)(w)
+        total = layers.apply_regularization(layers.l2_regularizer(0.5), [w, w])
         with tf.Session() as sess:
             assert sess.run([l1, l2, both, total]) == pytest.approx([5.0, 7.5, 12.5, 15.0])
         assert tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES) == [total]
     with pytest.raises(ValueError, match="integer"):
-        tf.contrib.layers.l2_regularizer(1)
-    assert tf.contrib.layers.l2_regularizer(0.0)(weights) is None
+        layers.l2_regularizer(1)
+    assert layers.l2_regularizer(0.0)(weights) is None
+    assert not hasattr(tf, "contrib")                  # gone from TF 2's compat.v1

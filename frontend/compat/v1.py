@@ -56,23 +56,8 @@ from fuseflow.api import random_v1 as random, strings  # noqa: F401,E402
 from fuseflow.gradients import AggregationMethod, UnconnectedGradients, gradients  # noqa: F401,E402
 from fuseflow.tape import GradientTape  # noqa: F401,E402
 from fuseflow import train  # noqa: F401,E402
-from fuseflow import regularizers as _regularizers  # noqa: E402
-
-
-class _ContribLayers:
-    """`tf.contrib.layers` regularizers (contrib is gone from TF 2; the seeds still use these)."""
-    l1_regularizer = staticmethod(_regularizers.l1_regularizer)
-    l2_regularizer = staticmethod(_regularizers.l2_regularizer)
-    l1_l2_regularizer = staticmethod(_regularizers.l1_l2_regularizer)
-    sum_regularizer = staticmethod(_regularizers.sum_regularizer)
-    apply_regularization = staticmethod(_regularizers.apply_regularization)
-
-
-class _Contrib:
-    layers = _ContribLayers
-
-
-contrib = _Contrib
+# `tf.contrib` (layers.l2_regularizer, slim, ...) does not exist in TF 2.x's compat.v1: reaching it
+# is an AttributeError there, and so it is here. The regularizers live in `fuseflow.regularizers`.
 
 # ==================================================================== TF1 summaries, tf.data, keras
 # (owner: user-layer engineer)
