@@ -47,6 +47,8 @@ from . import train  # noqa: E402,F401
 from . import data, nest, summary  # noqa: E402,F401
 from .function import TensorSpec, function, init_scope  # noqa: E402,F401
 from . import keras  # noqa: E402,F401
+# TF 2.16+ forwards these top-level names to Keras 3 (tf.losses is keras.losses, ...)
+from .keras import initializers, losses, metrics, optimizers  # noqa: E402,F401
 
 # --- ahead-of-time artifacts (owner: compiler lead) -------------------------------------------
 from . import aot  # noqa: E402,F401

@@ -260,6 +260,93 @@ class RootMeanSquaredError(Mean):
         return tf.sqrt(super().result())
 
 
+class MeanAbsolutePercentageError(MeanMetricWrapper):
+    __init__ = _wrapper(losses_mod.mean_absolute_percentage_error, "mean_absolute_percentage_error")
+
+
+class KLDivergence(MeanMetricWrapper):
+    __init__ = _wrapper(losses_mod.kl_divergence, "kl_divergence")
+
+
+# ------------------------------------------------------------------------------ confusion counts
+
+
+class _ConfusionCount(Metric):
+    """Counts of thresholded binary decisions (Keras: y_pred > threshold is a positive)."""
+    _counts: tuple = ()
+
+    def __init__(self, thresholds=None, name=None, dtype=None):
+        super().__init__(name, dtype)
+        if thresholds is not None and not isinstance(thresholds, (int, float)):
+            raise NotImplementedError(f"keras.metrics.{type(self).__name__}: only a single scalar threshold "
+                                      f"is supported by fuseflow (got {thresholds!r})")
+        self.thresholds = 0.5 if thresholds is None else float(thresholds)
+        for c in self._counts:
+            setattr(self, c, self.add_variable(name=c))
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = _same_rank(tf.convert_to_tensor(y_true), tf.convert_to_tensor(y_pred))
+        pred = tf.cast(_float(y_pred) > self.thresholds, backend.floatx())
+        true = tf.cast(tf.cast(y_true, tf.bool), backend.floatx())
+        w = tf.ones_like(pred) if sample_weight is None else _float(sample_weight) * tf.ones_like(pred)
+        parts = {"true_positives": true * pred, "false_positives": (1.0 - true) * pred,
+                 "true_negatives": (1.0 - true) * (1.0 - pred), "false_negatives": true * (1.0 - pred)}
+        for c in self._counts:
+            getattr(self, c).assign_add(tf.reduce_sum(parts[c] * w))
+
+
+def _count_metric(count, default_name):
+    class Count(_ConfusionCount):
+        _counts = (count,)
+
+        def __init__(self, thresholds=None, name=default_name, dtype=None):
+            super().__init__(thresholds, name, dtype)
+
+        def result(self):
+            return tf.identity(getattr(self, count))
+    return Count
+
+
+TruePositives = _count_metric("true_positives", "true_positives")
+FalsePositives = _count_metric("false_positives", "false_positives")
+TrueNegatives = _count_metric("true_negatives", "true_negatives")
+FalseNegatives = _count_metric("false_negatives", "false_negatives")
+for _cls, _n in ((TruePositives, "TruePositives"), (FalsePositives, "FalsePositives"),
+                 (TrueNegatives, "TrueNegatives"), (FalseNegatives, "FalseNegatives")):
+    _cls.__name__ = _cls.__qualname__ = _n
+
+
+class Precision(_ConfusionCount):
+    _counts = ("true_positives", "false_positives")
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name="precision", dtype=None):
+        if top_k is not None or class_id is not None:
+            raise NotImplementedError("keras.metrics.Precision: top_k / class_id are not supported by fuseflow")
+        super().__init__(thresholds, name, dtype)
+
+    def result(self):
+        tp = tf.convert_to_tensor(self.true_positives)
+        return tf.math.divide_no_nan(tp, tp + tf.convert_to_tensor(self.false_positives))
+
+
+class Recall(_ConfusionCount):
+    _counts = ("true_positives", "false_negatives")
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name="recall", dtype=None):
+        if top_k is not None or class_id is not None:
+            raise NotImplementedError("keras.metrics.Recall: top_k / class_id are not supported by fuseflow")
+        super().__init__(thresholds, name, dtype)
+
+    def result(self):
+        tp = tf.convert_to_tensor(self.true_positives)
+        return tf.math.divide_no_nan(tp, tp + tf.convert_to_tensor(self.false_negatives))
+
+
+class AUC(Metric):
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError("keras.metrics.AUC is not supported by fuseflow")
+
+
 _BY_NAME = {
     "accuracy": Accuracy, "acc": Accuracy, "binary_accuracy": BinaryAccuracy,
     "categorical_accuracy": CategoricalAccuracy, "sparse_categorical_accuracy": SparseCategoricalAccuracy,
@@ -267,6 +354,8 @@ _BY_NAME = {
     "mse": MeanSquaredError, "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
     "categorical_crossentropy": CategoricalCrossentropy, "binary_crossentropy": BinaryCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy, "root_mean_squared_error": RootMeanSquaredError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError, "mape": MeanAbsolutePercentageError,
+    "kl_divergence": KLDivergence, "precision": Precision, "recall": Recall,
 }
 
 
@@ -289,7 +378,10 @@ def resolve_accuracy(identifier, y_true_shape, y_pred_shape, loss=None):
     """'accuracy' in compile(): Keras picks binary / sparse categorical / categorical by the shapes."""
     name = identifier if isinstance(identifier, str) else None
     if name not in ("accuracy", "acc"):
-        return get(identifier)
+        metric = get(identifier)
+        if name is not None:
+            metric.name = name      # Keras 3 names a metric given as a string by that string ('mae')
+        return metric
     loss_name = getattr(loss, "name", None) or getattr(getattr(loss, "fn", None), "__name__", None) or \
         (loss if isinstance(loss, str) else getattr(loss, "__name__", ""))
     pred_last = y_pred_shape[-1] if y_pred_shape else None

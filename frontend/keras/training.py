@@ -134,6 +134,8 @@ def _batch_size_of(x) -> int:
 class TrainingMixin:
     """compile / fit / evaluate / predict for keras Model."""
 
+    run_eagerly = False          # predict() works before compile(), as in Keras
+
     # -- compile --------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
                 run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
@@ -271,6 +273,8 @@ class TrainingMixin:
     def _step_function(self, kind, example):
         """The compiled (or eager) function running one batch of `kind` ('train'/'test'/'predict')."""
         x, y, sw = example
+        if "_step_fns" not in self.__dict__:
+            self._reset_step_functions()
         present = tuple(i for i, part in enumerate((x, y, sw)) if part is not None and (kind != "predict" or i == 0))
         fn = self._step_fns.get((kind, present))
         if fn is not None:

@@ -7,13 +7,21 @@ import numpy as np
 
 
 def to_categorical(x, num_classes=None):
-    x = np.asarray(x.numpy() if hasattr(x, "numpy") else x, dtype=np.int64)
+    """Keras 3: a tensor gives a float32 one_hot tensor; anything else a float64 numpy array."""
+    import fuseflow
+    if fuseflow.is_tensor(x):
+        if num_classes is None:
+            num_classes = int(np.max(x.numpy())) + 1
+        if x.shape.rank is not None and x.shape.rank > 1 and x.shape[-1] == 1:
+            x = fuseflow.squeeze(x, axis=-1)
+        return fuseflow.one_hot(fuseflow.cast(x, fuseflow.int64), int(num_classes))
+    x = np.asarray(x, dtype=np.int64)
     shape = x.shape
     if shape and shape[-1] == 1 and len(shape) > 1:
         shape = shape[:-1]
     x = x.reshape(-1)
     n = int(num_classes) if num_classes is not None else int(x.max()) + 1
-    out = np.zeros((x.size, n), dtype=np.float32)
+    out = np.zeros((x.size, n))
     out[np.arange(x.size), x] = 1.0
     return out.reshape(shape + (n,))
 
