@@ -509,6 +509,42 @@ class GradientTape:
             self._reset_state(keep_watched=True)
         return nest.pack_sequence_as(sources, out)
 
+    def batch_jacobian(self, target, source, unconnected_gradients=UnconnectedGradients.NONE,
+                       parallel_iterations=None, experimental_use_pfor=True):
+        """d target[i] / d source[i] per batch row i: shape target.shape + source.shape[1:].
+
+        Like TF, rows are assumed independent: column j of every row is seeded at once, so one
+        backward pass per target column gives that column for the whole batch."""
+        if not self._persistent and self._used:
+            raise RuntimeError("A non-persistent GradientTape can only be used to compute one set of "
+                               "gradients (or jacobians)")
+        unconnected_gradients = UnconnectedGradients(unconnected_gradients)
+        if isinstance(target, Tensor):
+            raise NotImplementedError("GradientTape.batch_jacobian inside fuseflow.function tracing is not "
+                                      "supported; compute it eagerly")
+        t_arr = np.asarray(target._value)
+        s_arr = np.asarray(_value_of(source))
+        if t_arr.ndim < 1 or s_arr.ndim < 1 or t_arr.shape[0] != s_arr.shape[0]:
+            raise ValueError(f"Need first dimension of target shape ({t_arr.shape}) and source shape "
+                             f"({s_arr.shape}) to match.")
+        batch = t_arr.shape[0]
+        cols = int(np.prod(t_arr.shape[1:], dtype=np.int64))
+        pieces, connected = [], False
+        for j in range(cols):
+            seed = np.zeros((batch, cols), t_arr.dtype)
+            seed[:, j] = 1
+            (g,) = self._eager_gradient([target], [source], [EagerTensor(seed.reshape(t_arr.shape))],
+                                        unconnected_gradients)
+            connected = connected or g is not None
+            pieces.append(np.zeros(s_arr.shape, s_arr.dtype) if g is None else np.asarray(g._value))
+        self._used = True
+        if not self._persistent:
+            self._reset_state(keep_watched=True)
+        if not connected and unconnected_gradients == UnconnectedGradients.NONE:
+            return None
+        stacked = np.stack(pieces, axis=1) if pieces else np.zeros((batch, 0) + s_arr.shape[1:], s_arr.dtype)
+        return EagerTensor(stacked.reshape(t_arr.shape + s_arr.shape[1:]))
+
 
 def _force_param(ref, t, leaf_ref, leaves, consts):
     """Sources must be program parameters (or computed values), never folded constants."""

@@ -58,3 +58,56 @@ def test_top_level_keras_aliases():
     m.update_state([1.0, 3.0])
     assert float(m.result()) == 2.0
     assert tf.initializers.Ones()((2,)).numpy().tolist() == [1.0, 1.0]
+
+
+def test_time_distributed_dense():
+    td = layers.TimeDistributed(layers.Dense(2, kernel_initializer="ones"))
+    x = tf.reshape(tf.range(12, dtype=tf.float32), [2, 3, 2])
+    out = td(x)
+    assert out.shape.as_list() == [2, 3, 2]
+    np.testing.assert_allclose(out.numpy(), np.repeat(x.numpy().sum(-1, keepdims=True), 2, axis=-1))
+    inp = tf.keras.Input((3, 2))
+    m = tf.keras.Model(inp, layers.TimeDistributed(layers.Dense(4))(inp))
+    assert m.output_shape == (None, 3, 4) and m.count_params() == 12
+
+
+def test_functional_merge_helpers():
+    a, b = tf.constant([2.0, 6.0]), tf.constant([3.0, 2.0])
+    assert layers.multiply([a, b]).numpy().tolist() == [6.0, 12.0]
+    assert layers.subtract([a, b]).numpy().tolist() == [-1.0, 4.0]
+    assert layers.average([a, b]).numpy().tolist() == [2.5, 4.0]
+    assert layers.maximum([a, b]).numpy().tolist() == [3.0, 6.0]
+    assert layers.minimum([a, b]).numpy().tolist() == [2.0, 2.0]
+
+
+def test_save_weights_needs_keras3_suffix(tmp_path):
+    m = _dense_model()
+    with pytest.raises(ValueError, match=r"\.weights\.h5"):
+        m.save_weights(str(tmp_path / "w.ckpt"))
+    with pytest.raises(ValueError, match="File format not supported"):
+        m.load_weights(str(tmp_path / "w.ckpt"))
+
+
+def test_datasets_never_download(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    with pytest.raises(Exception, match="URL fetch failure.*mnist.npz"):
+        tf.keras.datasets.mnist.load_data()
+    (tmp_path / "datasets").mkdir()
+    x = np.arange(8, dtype=np.uint8).reshape(2, 2, 2)
+    np.savez(tmp_path / "datasets" / "mnist.npz", x_train=x, y_train=np.array([1, 2]), x_test=x[:1],
+             y_test=np.array([3]))
+    (xtr, ytr), (xte, yte) = tf.keras.datasets.mnist.load_data()
+    assert xtr.tolist() == x.tolist() and ytr.tolist() == [1, 2] and yte.tolist() == [3]
+
+
+def test_batch_jacobian_matches_per_row_jacobian():
+    x = tf.constant([[1.0, 2.0], [3.0, 4.0]])
+    w = tf.constant([[1.0, 0.0, 2.0], [0.0, 1.0, 1.0]])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = tf.matmul(x, w) ** 2
+    bj = tape.batch_jacobian(y, x).numpy()
+    xv = x.numpy()
+    expected = np.stack([2 * (xv[i] @ w.numpy())[:, None] * w.numpy().T for i in range(2)])
+    np.testing.assert_allclose(bj, expected)
+    assert bj.shape == (2, 3, 2)

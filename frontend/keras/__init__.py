@@ -1,7 +1,7 @@
 """`tf.keras`: the Keras 3 subset fuseflow implements (layers, Sequential / subclassed /
 functional models, compile + fit with each training step compiled, losses, metrics,
 initializers, activations, callbacks)."""
-from . import (activations, backend, callbacks, initializers, layers, losses, metrics, models,  # noqa: F401
+from . import (activations, backend, callbacks, datasets, initializers, layers, losses, metrics, models,  # noqa: F401
                regularizers, utils)
 from .engine import Input, InputLayer, KerasTensor, Layer  # noqa: F401
 from .models import Model, Sequential  # noqa: F401

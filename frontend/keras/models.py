@@ -129,11 +129,17 @@ class Model(TrainingMixin, Layer):
 
     # -- weights I/O ----------------------------------------------------------------------
     def save_weights(self, filepath, overwrite=True):
-        """All weights, in `weights` order, as a numpy .npz archive at `filepath`."""
+        """All weights, in `weights` order, as a numpy .npz archive at `filepath` (fuseflow's format;
+        Keras 3's naming rule for the file is kept)."""
+        if not str(filepath).endswith(".weights.h5"):
+            raise ValueError(f"The filename must end in `.weights.h5`. Received: filepath={filepath}")
         with open(filepath, "wb") as f:
             np.savez(f, *self.get_weights())
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        if not str(filepath).endswith((".weights.h5", ".keras", ".h5", ".hdf5")):
+            raise ValueError(f"File format not supported: filepath={filepath}. Keras 3 only supports V3 `.keras` "
+                             f"and `.weights.h5` files, or legacy V1/V2 `.h5` files.")
         with np.load(filepath) as data:
             values = [data[f"arr_{i}"] for i in range(len(data.files))]
         self.set_weights(values)

@@ -4,8 +4,8 @@ from .conv import (Conv1D, Conv2D, Conv2DTranspose, Convolution1D, Convolution2D
                    Convolution2DTranspose, DepthwiseConv2D, SeparableConv2D)
 from .core import (ELU, Activation, Add, Average, Concatenate, Cropping2D, Dense, Dropout, Embedding,  # noqa: F401
                    Flatten, GaussianNoise, Identity, Lambda, LeakyReLU, Maximum, Minimum, Multiply, Permute, PReLU,
-                   ReLU, RepeatVector, Rescaling, Reshape, Softmax, Subtract, UpSampling2D, ZeroPadding2D, add,
-                   concatenate)
+                   ReLU, RepeatVector, Rescaling, Reshape, Softmax, Subtract, TimeDistributed, UpSampling2D,
+                   ZeroPadding2D, add, average, concatenate, maximum, minimum, multiply, subtract)
 from .normalization import BatchNormalization, LayerNormalization  # noqa: F401
 from .pooling import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, GlobalAveragePooling1D,  # noqa: F401
                       GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D,

@@ -381,6 +381,63 @@ def concatenate(inputs, axis=-1, **kwargs):
     return Concatenate(axis=axis, **kwargs)(inputs)
 
 
+def subtract(inputs, **kwargs):
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    return Minimum(**kwargs)(inputs)
+
+
+class TimeDistributed(Layer):
+    """Applies `layer` to every time step: (batch, time, ...) is folded to (batch * time, ...)."""
+
+    def __init__(self, layer, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(layer, Layer):
+            raise ValueError(f"Please initialize `TimeDistributed` layer with a `keras.layers.Layer` instance. "
+                             f"Received: {layer}")
+        self.layer = layer
+
+    def call(self, inputs, training=None):
+        if inputs.shape.rank is None or inputs.shape.rank < 3:
+            raise ValueError(f"`TimeDistributed` Layer should be passed an `input_shape` with at least 3 "
+                             f"dimensions, received: {inputs.shape}")
+        dyn = tf.shape(inputs)
+        batch, steps = dyn[0], dyn[1]
+        inner = inputs.shape.as_list()[2:]
+        folded = tf.reshape(inputs, tf.concat([[-1], [d if d is not None else -1 for d in inner]], 0)
+                            if None in inner else [-1] + inner)
+        y = self.layer(folded, training=training) if getattr(self.layer, "_call_takes_training", False) \
+            else self.layer(folded)
+        out_inner = y.shape.as_list()[1:]
+        if None in out_inner:
+            return tf.reshape(y, tf.concat([tf.stack([batch, steps]), tf.shape(y)[1:]], 0))
+        return tf.reshape(y, tf.concat([tf.stack([batch, steps]), tf.constant(out_inner, tf.int32)], 0))
+
+    def build(self, input_shape=None):
+        if not self.layer.built:
+            self.layer._maybe_build((None,) + tuple(input_shape)[2:])
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        inner = self.layer.compute_output_shape((None,) + input_shape[2:])
+        return input_shape[:2] + tuple(inner)[1:]
+
+
 
 # ------------------------------------------------------------------------------ reshaping / preprocessing
 
