@@ -334,3 +334,126 @@ def _eager_value(x):
     if isinstance(x, EagerTensor):
         return x._value
     return x
+
+
+# ------------------------------------------------------------------ map_fn / scan / foldl / foldr
+# TF builds these on a while loop over the leading dimension. fuseflow unrolls graph-mode loops,
+# so the leading dimension must be known while the graph is built; each element is sliced out,
+# passed through `fn` and the results are stacked (gradients flow through the unrolled ops).
+
+def _leading_elems(elems, fn_name):
+    """(flat tensors, number of elements) of `elems`, all sharing a static leading dimension."""
+    from . import nest
+    flat = [convert_to_tensor(e) if not hasattr(e, "_as_tensor") else e._as_tensor() for e in nest.flatten(elems)]
+    if not flat:
+        raise ValueError(f"tf.{fn_name}: elems must be a Tensor or a (possibly nested) sequence of tensors")
+    sizes = set()
+    for t in flat:
+        dims = t.shape.as_list() if t.shape.ndims is not None else None
+        if not dims:
+            raise ValueError(f"tf.{fn_name}: elements in elems must be 1+ dimensional, got {t.shape}")
+        if dims[0] is None:
+            raise NotImplementedError(
+                f"tf.{fn_name}: the leading dimension of elems ({t.shape}) is only known when the graph runs; "
+                f"fuseflow unrolls the loop over it while building the graph, so it must be static")
+        sizes.add(dims[0])
+    if len(sizes) != 1:
+        raise ValueError(f"tf.{fn_name}: all elems must have the same leading dimension, got {sorted(sizes)}")
+    return flat, sizes.pop()
+
+
+def _slices(flat, n):
+    from .array_ops import unstack
+    return [unstack(t, num=n, axis=0) for t in flat]
+
+
+def _stack_results(results, fn_name):
+    """Stack a list of per-element (nested) results along a new axis 0."""
+    from . import nest
+    from .array_ops import stack
+    if not results:
+        raise NotImplementedError(f"tf.{fn_name} over zero elements is not supported by fuseflow")
+    flat = [nest.flatten(r) for r in results]
+    stacked = [stack([convert_to_tensor(f[i]) for f in flat], axis=0) for i in range(len(flat[0]))]
+    return nest.pack_sequence_as(results[0], stacked)
+
+
+def map_fn(fn, elems, dtype=None, parallel_iterations=None, back_prop=True, swap_memory=False, infer_shape=True,
+           name=None, fn_output_signature=None):
+    """`fn` applied to each slice of `elems` along axis 0, results stacked (TF1 signature)."""
+    from . import nest
+    with contextlib.ExitStack() as stack_ctx:
+        if _graph_mode():
+            stack_ctx.enter_context(graph_mod.get_default_graph().name_scope(name or "map"))
+        flat, n = _leading_elems(elems, "map_fn")
+        slices = _slices(flat, n)
+        results = []
+        for i in range(n):
+            item = nest.pack_sequence_as(elems, [s[i] for s in slices])
+            results.append(fn(item))
+        out = _stack_results(results, "map_fn")
+        signature = fn_output_signature if fn_output_signature is not None else dtype
+        if signature is not None:
+            sig_flat = nest.flatten(signature)
+            out_flat = nest.flatten(out)
+            if len(sig_flat) != len(out_flat):
+                raise ValueError(f"tf.map_fn: fn returned {len(out_flat)} values but the output signature has "
+                                 f"{len(sig_flat)}")
+            for o, d in zip(out_flat, sig_flat):
+                want = dt.as_dtype(getattr(d, "dtype", d))
+                if o.dtype != want:
+                    raise TypeError(f"tf.map_fn: fn returned {o.dtype.name}, the output signature says "
+                                    f"{want.name}")
+        return out
+
+
+def scan(fn, elems, initializer=None, parallel_iterations=10, back_prop=True, swap_memory=False,
+         infer_shape=True, reverse=False, name=None):
+    """Running `acc = fn(acc, x)` over the slices of `elems`; every accumulator value stacked.
+    Without an initializer the first element starts the accumulation (and is the first output)."""
+    from . import nest
+    with contextlib.ExitStack() as stack_ctx:
+        if _graph_mode():
+            stack_ctx.enter_context(graph_mod.get_default_graph().name_scope(name or "scan"))
+        flat, n = _leading_elems(elems, "scan")
+        slices = _slices(flat, n)
+        items = [nest.pack_sequence_as(elems, [s[i] for s in slices]) for i in range(n)]
+        order = list(range(n - 1, -1, -1)) if reverse else list(range(n))
+        if initializer is None:
+            acc = items[order[0]]
+            outs = {order[0]: acc}
+            order = order[1:]
+        else:
+            acc = nest.map_structure(convert_to_tensor, initializer)
+            outs = {}
+        for i in order:
+            acc = fn(acc, items[i])
+            outs[i] = acc
+        return _stack_results([outs[i] for i in sorted(outs)], "scan")
+
+
+def _fold(fn, elems, initializer, reverse, fn_name, name):
+    from . import nest
+    with contextlib.ExitStack() as stack_ctx:
+        if _graph_mode():
+            stack_ctx.enter_context(graph_mod.get_default_graph().name_scope(name or fn_name))
+        flat, n = _leading_elems(elems, fn_name)
+        slices = _slices(flat, n)
+        items = [nest.pack_sequence_as(elems, [s[i] for s in slices]) for i in range(n)]
+        order = list(range(n - 1, -1, -1)) if reverse else list(range(n))
+        if initializer is None:
+            acc = items[order[0]]
+            order = order[1:]
+        else:
+            acc = nest.map_structure(convert_to_tensor, initializer)
+        for i in order:
+            acc = fn(acc, items[i])
+        return acc
+
+
+def foldl(fn, elems, initializer=None, parallel_iterations=10, back_prop=True, swap_memory=False, name=None):
+    return _fold(fn, elems, initializer, False, "foldl", name)
+
+
+def foldr(fn, elems, initializer=None, parallel_iterations=10, back_prop=True, swap_memory=False, name=None):
+    return _fold(fn, elems, initializer, True, "foldr", name)

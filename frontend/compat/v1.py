@@ -68,3 +68,22 @@ from fuseflow import data, keras, nest  # noqa: F401,E402
 # ==================================================================== TF1 losses and metrics (owner: TF1 compat engineer)
 from fuseflow.compat import losses_v1 as losses  # noqa: E402
 from fuseflow.compat import metrics_v1 as metrics  # noqa: E402
+from fuseflow.check_ops import (Assert, assert_equal, assert_greater, assert_greater_equal,  # noqa: F401,E402
+                                assert_integer, assert_less, assert_less_equal, assert_near, assert_negative,
+                                assert_non_negative, assert_non_positive, assert_none_equal, assert_positive,
+                                assert_rank, assert_rank_at_least, assert_scalar, assert_type, check_numerics,
+                                is_numeric_tensor, verify_tensor_all_finite)
+import types as _types  # noqa: E402
+from fuseflow import check_ops as _check_ops  # noqa: E402
+
+debugging = _types.SimpleNamespace(
+    Assert=Assert, assert_equal=assert_equal, assert_greater=assert_greater,
+    assert_greater_equal=assert_greater_equal, assert_integer=assert_integer, assert_less=assert_less,
+    assert_less_equal=assert_less_equal, assert_near=assert_near, assert_negative=assert_negative,
+    assert_non_negative=assert_non_negative, assert_non_positive=assert_non_positive,
+    assert_none_equal=assert_none_equal, assert_positive=assert_positive, assert_rank=assert_rank,
+    assert_rank_at_least=assert_rank_at_least, assert_scalar=assert_scalar, assert_type=assert_type,
+    assert_all_finite=verify_tensor_all_finite, check_numerics=check_numerics, is_finite=is_finite,
+    is_inf=is_inf, is_nan=is_nan, is_numeric_tensor=is_numeric_tensor)
+from fuseflow.control_flow import foldl, foldr, map_fn, scan  # noqa: F401,E402
+from fuseflow.api.random_v1 import multinomial  # noqa: F401,E402
