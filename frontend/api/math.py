@@ -13,3 +13,6 @@ from ..nn_ops import l2_normalize, log_softmax, softmax, zero_fraction
 from ..math_ops import div_no_nan as divide_no_nan
 from ..math_ops import confusion_matrix, in_top_k, top_k
 from ..math_ops import bincount
+from .extra_ops import (segment_max, segment_mean, segment_min, segment_prod, unsorted_segment_max,
+                        unsorted_segment_mean, unsorted_segment_min, unsorted_segment_prod,
+                        unsorted_segment_sqrt_n)

@@ -1,0 +1,252 @@
+"""TF2 ops composed from fuseflow's primitives (segment reductions other than sum, tensor scatters,
+random shuffle / categorical) and a few host-only ones (unique_with_counts, small linalg) that have
+no compiled kernel.
+
+Host-only ops compute with numpy on eager values; they refuse graph tensors and active
+GradientTapes with an error naming the op instead of producing a value with no gradient."""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from fuseflow.compiler import dtypes as dt
+
+from .. import array_ops, math_ops, random_ops
+from ..core import convert_to_tensor
+from ..tensor import EagerTensor, Tensor
+
+
+# ----------------------------------------------------------------------- host-only helpers
+def _host_values(op_name, *tensors):
+    from .. import tape
+    ts = [convert_to_tensor(t) for t in tensors]
+    if any(isinstance(t, Tensor) for t in ts):
+        raise NotImplementedError(f"{op_name} runs on the host in fuseflow and cannot be used inside a graph or "
+                                  f"fuseflow.function; call it eagerly")
+    if any(tp._recording for tp in tape._active()):
+        raise NotImplementedError(f"{op_name} runs on the host in fuseflow and has no gradient; compute it "
+                                  f"outside the GradientTape (or under tape.stop_recording())")
+    return ts
+
+
+def unique_with_counts(x, out_idx=dt.int32, name=None):
+    """(y, idx, count): unique values in order of first occurrence, positions, occurrences."""
+    y, idx = array_ops.unique(x, out_idx=out_idx)
+    out_idx = dt.as_dtype(out_idx)
+    counts = np.bincount(np.asarray(idx.numpy()), minlength=int(y.shape[0])).astype(out_idx.np)
+    return namedtuple("UniqueWithCounts", ["y", "idx", "count"])(y, idx, EagerTensor(counts, out_idx))
+
+
+def _square_matrices(op_name, t):
+    if t.shape.rank is None or t.shape.rank < 2 or t.shape[-1] != t.shape[-2]:
+        raise ValueError(f"{op_name}: input must be a (batch of) square matrices, got shape {t.shape}")
+    if not t.dtype.is_floating:
+        raise TypeError(f"{op_name}: expected a float tensor, got {t.dtype.name}")
+
+
+def matrix_inverse(input, adjoint=False, name=None):
+    (t,) = _host_values("tf.linalg.inv", input)
+    _square_matrices("tf.linalg.inv", t)
+    a = np.asarray(t.numpy())
+    if adjoint:
+        a = np.swapaxes(a, -1, -2)
+    try:
+        out = np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        from ..errors import InvalidArgumentError
+        raise InvalidArgumentError(None, None, "Input is not invertible.") from None
+    return EagerTensor(out.astype(a.dtype), t.dtype)
+
+
+def matrix_determinant(input, name=None):
+    (t,) = _host_values("tf.linalg.det", input)
+    _square_matrices("tf.linalg.det", t)
+    a = np.asarray(t.numpy())
+    return EagerTensor(np.asarray(np.linalg.det(a)).astype(a.dtype), t.dtype)
+
+
+def matrix_solve(matrix, rhs, adjoint=False, name=None):
+    m, r = _host_values("tf.linalg.solve", matrix, rhs)
+    _square_matrices("tf.linalg.solve", m)
+    a, b = np.asarray(m.numpy()), np.asarray(r.numpy())
+    if adjoint:
+        a = np.swapaxes(a, -1, -2)
+    try:
+        out = np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:
+        from ..errors import InvalidArgumentError
+        raise InvalidArgumentError(None, None, "Input matrix is not invertible.") from None
+    return EagerTensor(out.astype(a.dtype), m.dtype)
+
+
+# ----------------------------------------------------------------------- segment reductions
+def _segment_onehot(data, segment_ids, num_segments):
+    """data flattened to [N, rest...] and a [N, S] bool membership matrix."""
+    data = convert_to_tensor(data)
+    ids = convert_to_tensor(segment_ids)
+    k = ids.shape.rank
+    if k is None:
+        raise ValueError("segment ops: segment_ids must have a known rank")
+    rest = data.shape.as_list()[k:]
+    flat = array_ops.reshape(data, [-1] + rest) if k != 1 else data
+    flat_ids = array_ops.reshape(ids, [-1]) if k != 1 else ids
+    member = math_ops.equal(array_ops.expand_dims(flat_ids, 1),
+                            math_ops.range(num_segments, dtype=flat_ids.dtype))
+    return flat, member, len(rest)
+
+
+def _num_sorted_segments(op_name, segment_ids):
+    ids = array_ops.get_static_value(convert_to_tensor(segment_ids))
+    if ids is None:
+        raise ValueError(f"{op_name}: segment_ids must be known while building the graph (they fix the output "
+                         f"size); use the unsorted_segment_* op with num_segments")
+    ids = np.asarray(ids).ravel()
+    if ids.size and np.any(np.diff(ids) < 0):
+        raise ValueError(f"{op_name}: segment_ids must be sorted")
+    return int(ids.max()) + 1 if ids.size else 0
+
+
+def _masked_reduce(data, segment_ids, num_segments, kind):
+    flat, member, n_rest = _segment_onehot(data, segment_ids, int(num_segments))
+    m = array_ops.reshape(member, member.shape.as_list() + [1] * n_rest)       # [N, S, 1...]
+    x = array_ops.expand_dims(flat, 1)                                          # [N, 1, rest...]
+    np_dt = flat.dtype.np
+    if kind == "max":
+        fill = np.finfo(np_dt).min if flat.dtype.is_floating else np.iinfo(np_dt).min
+    elif kind == "min":
+        fill = np.finfo(np_dt).max if flat.dtype.is_floating else np.iinfo(np_dt).max
+    else:
+        fill = 1
+    filled = array_ops.where(m, x, array_ops.constant(np.asarray(fill, np_dt)))      # [N, S, rest...]
+    reduce = {"max": math_ops.reduce_max, "min": math_ops.reduce_min, "prod": math_ops.reduce_prod}[kind]
+    return reduce(filled, axis=0), math_ops.reduce_any(member, axis=0)
+
+
+def unsorted_segment_max(data, segment_ids, num_segments, name=None):
+    """Empty segments hold the dtype's lowest value (TF)."""
+    return _masked_reduce(data, segment_ids, num_segments, "max")[0]
+
+
+def unsorted_segment_min(data, segment_ids, num_segments, name=None):
+    """Empty segments hold the dtype's largest value (TF)."""
+    return _masked_reduce(data, segment_ids, num_segments, "min")[0]
+
+
+def unsorted_segment_prod(data, segment_ids, num_segments, name=None):
+    return _masked_reduce(data, segment_ids, num_segments, "prod")[0]
+
+
+def _counts(data, segment_ids, num_segments):
+    data = convert_to_tensor(data)
+    ids = convert_to_tensor(segment_ids)
+    ones = array_ops.ones_like(ids, dtype=data.dtype)
+    c = array_ops.unsorted_segment_sum(ones, ids, num_segments)
+    return array_ops.reshape(c, c.shape.as_list() + [1] * (data.shape.rank - ids.shape.rank))
+
+
+def unsorted_segment_mean(data, segment_ids, num_segments, name=None):
+    """Sum / count; empty segments give 0 (TF)."""
+    data = convert_to_tensor(data)
+    s = array_ops.unsorted_segment_sum(data, segment_ids, num_segments)
+    return s / math_ops.maximum(_counts(data, segment_ids, num_segments), array_ops.ones([], data.dtype))
+
+
+def unsorted_segment_sqrt_n(data, segment_ids, num_segments, name=None):
+    data = convert_to_tensor(data)
+    s = array_ops.unsorted_segment_sum(data, segment_ids, num_segments)
+    return s / math_ops.sqrt(math_ops.maximum(_counts(data, segment_ids, num_segments), array_ops.ones([], data.dtype)))
+
+
+def _sorted(fn_unsorted, empty_zero):
+    def op(data, segment_ids, name=None):
+        n = _num_sorted_segments(f"tf.math.{fn_unsorted.__name__.replace('unsorted_', '')}", segment_ids)
+        out, present = (_masked_reduce(data, segment_ids, n, fn_unsorted.__name__.rsplit("_", 1)[1])
+                        if empty_zero else (fn_unsorted(data, segment_ids, n), None))
+        if present is None:
+            return out
+        present = array_ops.reshape(present, present.shape.as_list() + [1] * (out.shape.rank - 1))
+        return array_ops.where(present, out, array_ops.zeros_like(out))
+    op.__name__ = fn_unsorted.__name__.replace("unsorted_", "")
+    return op
+
+
+segment_max = _sorted(unsorted_segment_max, True)     # empty segments of the sorted ops give 0 (TF)
+segment_min = _sorted(unsorted_segment_min, True)
+segment_prod = _sorted(unsorted_segment_prod, False)
+segment_mean = _sorted(unsorted_segment_mean, False)
+
+
+# ----------------------------------------------------------------------- tensor scatters
+def tensor_scatter_nd_add(tensor, indices, updates, name=None):
+    t = convert_to_tensor(tensor)
+    return t + array_ops.scatter_nd(indices, math_ops.cast(updates, t.dtype), t.shape.as_list())
+
+
+def tensor_scatter_nd_sub(tensor, indices, updates, name=None):
+    t = convert_to_tensor(tensor)
+    return t - array_ops.scatter_nd(indices, math_ops.cast(updates, t.dtype), t.shape.as_list())
+
+
+def _hit_mask(t, indices, updates):
+    u = convert_to_tensor(updates)
+    hits = array_ops.scatter_nd(indices, array_ops.ones_like(u, dtype=dt.int32), t.shape.as_list())
+    return math_ops.greater(hits, 0), hits
+
+
+def _unique_indices(op_name, indices):
+    idx = array_ops.get_static_value(convert_to_tensor(indices))
+    if idx is None:
+        raise NotImplementedError(f"{op_name}: fuseflow needs indices known while building the graph")
+    idx = np.asarray(idx)
+    rows = idx.reshape(-1, idx.shape[-1]) if idx.ndim else idx.reshape(1, 1)
+    if len({tuple(r) for r in rows.tolist()}) != len(rows):
+        raise NotImplementedError(f"{op_name}: repeated indices are not supported by fuseflow")
+
+
+def tensor_scatter_nd_update(tensor, indices, updates, name=None):
+    """`tensor` with the slices at `indices` replaced by `updates` (indices must be distinct)."""
+    t = convert_to_tensor(tensor)
+    _unique_indices("tf.tensor_scatter_nd_update", indices)
+    hit, _ = _hit_mask(t, indices, updates)
+    new = array_ops.scatter_nd(indices, math_ops.cast(updates, t.dtype), t.shape.as_list())
+    return array_ops.where(hit, new, t)
+
+
+def _scatter_extreme(op_name, pick, tensor, indices, updates):
+    t = convert_to_tensor(tensor)
+    _unique_indices(op_name, indices)
+    hit, _ = _hit_mask(t, indices, updates)
+    new = array_ops.scatter_nd(indices, math_ops.cast(updates, t.dtype), t.shape.as_list())
+    return array_ops.where(hit, pick(t, new), t)
+
+
+def tensor_scatter_nd_max(tensor, indices, updates, name=None):
+    return _scatter_extreme("tf.tensor_scatter_nd_max", math_ops.maximum, tensor, indices, updates)
+
+
+def tensor_scatter_nd_min(tensor, indices, updates, name=None):
+    return _scatter_extreme("tf.tensor_scatter_nd_min", math_ops.minimum, tensor, indices, updates)
+
+
+# ----------------------------------------------------------------------- random
+def random_shuffle(value, seed=None, name=None):
+    """A uniformly random permutation along axis 0 (the order of sorted uniform keys)."""
+    v = convert_to_tensor(value)
+    if v.shape.rank == 0:
+        raise ValueError("tf.random.shuffle: value must be at least 1-D")
+    keys = random_ops.uniform(array_ops.shape(v)[:1], seed=seed)
+    return array_ops.gather(v, math_ops.argsort(keys))
+
+
+def categorical(logits, num_samples, dtype=None, seed=None, name=None):
+    """Samples class indices by the Gumbel-max trick: argmax(logits + Gumbel noise)."""
+    lg = convert_to_tensor(logits)
+    if lg.shape.rank != 2:
+        raise ValueError(f"tf.random.categorical: logits must be 2-D [batch, classes], got {lg.shape}")
+    out_dtype = dt.as_dtype(dtype or dt.int64)
+    lg = math_ops.cast(lg, dt.float32)
+    shape = array_ops.stack([array_ops.shape(lg)[0], int(num_samples), array_ops.shape(lg)[1]])
+    u = random_ops.uniform(shape, minval=np.finfo(np.float32).tiny, maxval=1.0, seed=seed)
+    gumbel = -math_ops.log(-math_ops.log(u))
+    return math_ops.argmax(array_ops.expand_dims(lg, 1) + gumbel, axis=-1, output_type=out_dtype)

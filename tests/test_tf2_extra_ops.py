@@ -1,0 +1,93 @@
+"""TF2 ops built from primitives (segment reductions, tensor scatters, random shuffle/categorical),
+host-only ops (unique_with_counts, linalg inv/det/solve) and TensorShape helpers, against numpy."""
+import numpy as np
+import pytest
+
+import fuseflow as tf
+
+D = np.array([[1.0, 2.0], [3.0, 0.0], [5.0, 6.0]], np.float32)
+
+
+def test_unsorted_segment_reductions():
+    ids = [0, 0, 2]
+    mx = tf.math.unsorted_segment_max(D, ids, 4).numpy()
+    lowest = np.finfo(np.float32).min
+    np.testing.assert_array_equal(mx, [[3, 2], [lowest, lowest], [5, 6], [lowest, lowest]])
+    assert tf.math.unsorted_segment_min(tf.constant([3, 1, 2]), [1, 1, 0], 3).numpy().tolist() == \
+        [2, 1, np.iinfo(np.int32).max]
+    np.testing.assert_array_equal(tf.math.unsorted_segment_prod(D, ids, 3).numpy(), [[3, 0], [1, 1], [5, 6]])
+    np.testing.assert_array_equal(tf.math.unsorted_segment_mean(D, [1, 0, 1], 3).numpy(), [[3, 0], [3, 4], [0, 0]])
+
+
+def test_sorted_segment_reductions_empty_segments():
+    ids = [0, 0, 2]
+    np.testing.assert_array_equal(tf.math.segment_max(D, ids).numpy(), [[3, 2], [0, 0], [5, 6]])
+    np.testing.assert_array_equal(tf.math.segment_min(D, ids).numpy(), [[1, 0], [0, 0], [5, 6]])
+    np.testing.assert_array_equal(tf.math.segment_mean(D, ids).numpy(), [[2, 1], [0, 0], [5, 6]])
+    np.testing.assert_array_equal(tf.math.segment_prod(D, ids).numpy(), [[3, 0], [1, 1], [5, 6]])
+    with pytest.raises(ValueError, match="sorted"):
+        tf.math.segment_max(D, [1, 0, 0])
+
+
+def test_segment_max_gradient_goes_to_the_maximum():
+    v = tf.Variable(D)
+    with tf.GradientTape() as t:
+        y = tf.reduce_sum(tf.math.segment_max(v, [0, 0, 1]) * tf.constant([[1.0], [2.0]]))
+    np.testing.assert_array_equal(t.gradient(y, v).numpy(), [[0, 1], [1, 0], [2, 2]])
+
+
+def test_tensor_scatter_nd_family():
+    x = tf.reshape(tf.range(6), [2, 3])
+    assert tf.tensor_scatter_nd_update(x, [[0, 1], [1, 2]], [10, 20]).numpy().tolist() == [[0, 10, 2], [3, 4, 20]]
+    assert tf.tensor_scatter_nd_update(x, [[1]], [[7, 8, 9]]).numpy().tolist() == [[0, 1, 2], [7, 8, 9]]
+    assert tf.tensor_scatter_nd_add(tf.zeros([4], tf.int32), [[1], [1], [3]], [1, 2, 3]).numpy().tolist() == [0, 3, 0, 3]
+    assert tf.tensor_scatter_nd_sub(x, [[0, 0]], [5]).numpy().tolist() == [[-5, 1, 2], [3, 4, 5]]
+    assert tf.tensor_scatter_nd_max(x, [[0, 0], [0, 1]], [4, -1]).numpy().tolist() == [[4, 1, 2], [3, 4, 5]]
+    assert tf.tensor_scatter_nd_min(x, [[1, 0]], [-2]).numpy().tolist() == [[0, 1, 2], [-2, 4, 5]]
+    with pytest.raises(NotImplementedError, match="repeated indices"):
+        tf.tensor_scatter_nd_update(x, [[0, 0], [0, 0]], [1, 2])
+    v = tf.Variable([1.0, 2.0, 3.0])
+    with tf.GradientTape() as t:
+        y = tf.reduce_sum(tf.tensor_scatter_nd_update(v, [[1]], [9.0]) * tf.constant([1.0, 2.0, 3.0]))
+    assert t.gradient(y, v).numpy().tolist() == [1.0, 0.0, 3.0]
+
+
+def test_unique_with_counts():
+    y, idx, count = tf.unique_with_counts(tf.constant([1, 1, 2, 4, 4, 4, 7, 8, 8]))
+    assert y.numpy().tolist() == [1, 2, 4, 7, 8]
+    assert idx.numpy().tolist() == [0, 0, 1, 2, 2, 2, 3, 4, 4]
+    assert count.numpy().tolist() == [2, 1, 3, 1, 2] and count.dtype == tf.int32
+
+
+def test_linalg_host_ops():
+    a = tf.constant([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_allclose(tf.linalg.inv(a).numpy(), [[-2, 1], [1.5, -0.5]], rtol=1e-6)
+    assert tf.linalg.det(a).numpy() == pytest.approx(-2.0)
+    np.testing.assert_allclose(tf.linalg.solve(a, tf.constant([[1.0], [2.0]])).numpy(), [[0.0], [0.5]], atol=1e-6)
+    v = tf.Variable(a)
+    with pytest.raises(NotImplementedError, match="tf.linalg.inv.*no gradient"):
+        with tf.GradientTape():
+            tf.linalg.inv(v)
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        tf.linalg.inv(tf.zeros([2, 2]))
+
+
+def test_random_shuffle_and_categorical():
+    s = tf.random.shuffle(tf.reshape(tf.range(20), [10, 2]), seed=3).numpy()
+    assert sorted(s[:, 0].tolist()) == list(range(0, 20, 2)) and (s[:, 1] == s[:, 0] + 1).all()
+    c = tf.random.categorical(tf.math.log([[0.0, 1.0], [1.0, 0.0]]), 5)
+    assert c.dtype == tf.int64 and c.numpy().tolist() == [[1] * 5, [0] * 5]
+    c32 = tf.random.categorical([[0.0, 0.0, 0.0]], 200, dtype=tf.int32, seed=1).numpy()
+    assert set(c32.ravel().tolist()) == {0, 1, 2}
+
+
+def test_tensor_shape_helpers():
+    s = tf.TensorShape([2, None])
+    assert s.concatenate([3]).as_list() == [2, None, 3]
+    assert (s + tf.TensorShape([4])).as_list() == [2, None, 4]
+    assert s.with_rank(2) is s
+    assert tf.TensorShape(None).concatenate([1]).rank is None
+    with pytest.raises(ValueError):
+        s.assert_has_rank(3)
+    with pytest.raises(ValueError):
+        s.assert_is_compatible_with([3, 1])
