@@ -38,7 +38,8 @@ def _to_numpy(x) -> np.ndarray:
     if hasattr(x, "read_value"):
         return np.asarray(x.read_value())
     from .core import convert_to_tensor
-    return np.asarray(convert_to_tensor(x)._value)
+    with _eager_values():          # a Python value converts to a value, not a graph constant
+        return np.asarray(convert_to_tensor(x)._value)
 
 
 def _structure(value):
@@ -78,11 +79,31 @@ def _row(a: np.ndarray, i: int) -> np.ndarray:
 
 
 def _call(fn, element):
-    """TF's calling convention for map/filter/flat_map: tuples are unpacked into arguments."""
+    """TF's calling convention for map/filter/flat_map: tuples are unpacked into arguments.
+    The function runs eagerly on the element's values even in TF1 graph mode (where the
+    pipeline is driven by a Session host op), so its ops compute instead of recording."""
     args = _to_eager(element)
-    if isinstance(element, tuple) and not hasattr(type(element), "_fields"):
-        return fn(*args)
-    return fn(args)
+    with _eager_values():
+        if isinstance(element, tuple) and not hasattr(type(element), "_fields"):
+            return fn(*args)
+        return fn(args)
+
+
+class _eager_values:
+    """Temporarily execute eagerly: no default graph, eager mode on (restored on exit)."""
+
+    def __enter__(self):
+        from . import context, graph
+        self._eager = context._state["eager"]
+        self._stack = list(graph._graph_stack)
+        context._state["eager"] = True
+        graph._graph_stack.clear()
+
+    def __exit__(self, *exc):
+        from . import context, graph
+        context._state["eager"] = self._eager
+        graph._graph_stack[:] = self._stack
+        return False
 
 
 # ------------------------------------------------------------------------------ Dataset
@@ -134,10 +155,14 @@ class Dataset:
     # -- sources --------------------------------------------------------------------------
     @staticmethod
     def from_tensor_slices(tensors, name=None) -> "Dataset":
+        if _has_symbolic(tensors):
+            return _FedSource(tensors, slices=True)
         return _TensorSlices(tensors)
 
     @staticmethod
     def from_tensors(tensors, name=None) -> "Dataset":
+        if _has_symbolic(tensors):
+            return _FedSource(tensors, slices=False)
         return _Tensors(tensors)
 
     @staticmethod
@@ -793,6 +818,115 @@ experimental = _Experimental()
 Iterator = OwnedIterator
 
 
+# ------------------------------------------------------------------------------ TF1 fed sources
+# TF1 builds datasets from placeholders and feeds them when the initializable iterator's
+# initializer runs: `sess.run(it.initializer, {x: data})`. The initializer host op receives the
+# fed values and binds them (by tensor) while the pipeline produces elements.
+
+_FED: dict = {}          # id(symbolic tensor) -> value bound for the pipeline now running
+
+
+def _has_symbolic(structure) -> bool:
+    return any(isinstance(x, Tensor) for x in nest.flatten(structure))
+
+
+class _FedSource(Dataset):
+    """from_tensor_slices / from_tensors over graph tensors, read when the iterator is initialized."""
+
+    def __init__(self, tensors, slices: bool):
+        self._template = tensors
+        self._leaves = nest.flatten(tensors)
+        self._slices = slices
+        self._symbolic = [t for t in self._leaves if isinstance(t, Tensor)]
+        for t in self._symbolic:
+            if slices and t.shape.ndims == 0:
+                raise ValueError("from_tensor_slices: a component is a scalar (shape []); every component "
+                                 "needs a leading dimension to slice")
+
+    def _values(self):
+        values = []
+        for leaf in self._leaves:
+            if isinstance(leaf, Tensor):
+                if id(leaf) not in _FED:
+                    raise TypeError(f"tf.data: the dataset reads the graph tensor {leaf.name}; run it through "
+                                    f"an initializable iterator (sess.run(iterator.initializer, feed_dict=...))")
+                values.append(np.asarray(_FED[id(leaf)]))
+            else:
+                values.append(_to_numpy(leaf))
+        return values
+
+    def _iterate(self, epoch):
+        values = self._values()
+        data = _structure(nest.pack_sequence_as(self._template, values) if nest.is_nested(self._template)
+                          else values[0])
+        if not self._slices:
+            yield data
+            return
+        leaves = nest.flatten(data)
+        n = leaves[0].shape[0]
+        if any(a.shape[0] != n for a in leaves):
+            raise ValueError("from_tensor_slices: all components must have the same size in their first "
+                             f"dimension, got {[a.shape[0] for a in leaves]}")
+        for i in range(n):
+            yield _map_leaves(lambda a: _row(a, i), data)
+
+    def cardinality_value(self):
+        return UNKNOWN_CARDINALITY
+
+    @property
+    def element_spec(self):
+        from .function import TensorSpec
+
+        def spec(leaf):
+            if isinstance(leaf, Tensor):
+                dims = leaf.shape.as_list() if leaf.shape.ndims is not None else None
+                return TensorSpec(None if dims is None else (dims[1:] if self._slices else dims), leaf.dtype)
+            a = _to_numpy(leaf)
+            return TensorSpec(a.shape[1:] if self._slices else a.shape, _dtype_of(a))
+        specs = [spec(leaf) for leaf in self._leaves]
+        return nest.pack_sequence_as(self._template, specs) if nest.is_nested(self._template) else specs[0]
+
+
+def _symbolic_inputs(dataset) -> list:
+    """The graph tensors a dataset pipeline reads (its fed sources), in a fixed order."""
+    found, seen = [], set()
+
+    def walk(obj):
+        if isinstance(obj, Dataset):
+            if id(obj) in seen:
+                return
+            seen.add(id(obj))
+            for t in getattr(obj, "_symbolic", ()):
+                if all(t is not f for f in found):
+                    found.append(t)
+            for v in vars(obj).values():
+                walk(v)
+        elif isinstance(obj, (list, tuple)):
+            for v in obj:
+                walk(v)
+        elif isinstance(obj, dict):
+            for v in obj.values():
+                walk(v)
+    walk(dataset)
+    return found
+
+
+class _feeding:
+    """Bind fed values (id(tensor) -> array) while the pipeline runs."""
+
+    def __init__(self, bound):
+        self._bound = bound or {}
+
+    def __enter__(self):
+        self._saved = dict(_FED)
+        _FED.update(self._bound)
+
+    def __exit__(self, *exc):
+        _FED.clear()
+        _FED.update(self._saved)
+        return False
+
+
 # ------------------------------------------------------------------------------ TF1 graph iterators
 
 
@@ -820,8 +954,8 @@ class GraphIterator:
         if not self._initializable:
             raise ValueError("A one-shot iterator has no initializer; use make_initializable_iterator")
         if self._initializer is None:
-            self._initializer = self._graph.create_op("iterator_init", [], {"iterator": self}, [],
-                                                      name="MakeIterator")
+            self._initializer = self._graph.create_op("iterator_init", _symbolic_inputs(self._dataset),
+                                                      {"iterator": self}, [], name="MakeIterator")
         return self._initializer
 
     def get_next(self, name=None):
@@ -835,6 +969,10 @@ class GraphIterator:
 def make_one_shot_iterator(dataset: Dataset):
     if not _graph_mode():
         return OwnedIterator(dataset)
+    fed = _symbolic_inputs(dataset)
+    if fed:
+        raise ValueError(f"Cannot capture a placeholder (name:{fed[0].op.name}) by value: a one-shot iterator "
+                         f"cannot be fed; use make_initializable_iterator")
     return GraphIterator(dataset, initializable=False)
 
 
@@ -856,6 +994,7 @@ def _register_host_ops():
     @host_op("iterator_init")
     def _init(run, op, inputs):
         state = _iterator_state(run, op.attrs["iterator"])
+        state["fed"] = {id(t): np.asarray(v) for t, v in zip(op.inputs, inputs)}
         state["it"] = op.attrs["iterator"]._dataset._elements()
         state["started"] = True
         return []
@@ -870,7 +1009,8 @@ def _register_host_ops():
                                                         "initialized. Run the iterator's initializer first.")
             state["it"] = iterator._dataset._elements()
         try:
-            element = next(state["it"])
+            with _feeding(state.get("fed")):
+                element = next(state["it"])
         except StopIteration:
             raise OutOfRangeError(None, op, "End of sequence") from None
         return [np.asarray(a) for a in nest.flatten(element)]
