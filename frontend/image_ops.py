@@ -348,6 +348,16 @@ def rgb_to_grayscale(images, name=None):
         return convert_image_dtype(gray, orig, name=scope)
 
 
+def grayscale_to_rgb(images, name=None):
+    """The single channel repeated three times (TF: the last dim must be 1)."""
+    with op_scope(name, "grayscale_to_rgb", [images]) as scope:
+        x = _to_tensor(images)
+        if x.shape.rank is not None and (x.shape.rank < 2 or x.shape[-1] not in (1, None)):
+            raise ValueError(f"grayscale_to_rgb: the last dimension must be 1, got shape {x.shape}")
+        from .array_ops import concat
+        return concat([x, x, x], -1, name=scope)
+
+
 # ================================================================ random crops and colour
 def random_crop(value, size, seed=None, name=None):
     """A random `size` window of `value` (offsets uniform over the valid positions)."""

@@ -111,3 +111,20 @@ def test_batch_jacobian_matches_per_row_jacobian():
     expected = np.stack([2 * (xv[i] @ w.numpy())[:, None] * w.numpy().T for i in range(2)])
     np.testing.assert_allclose(bj, expected)
     assert bj.shape == (2, 3, 2)
+
+
+def test_whole_model_saving_is_refused_clearly(tmp_path):
+    m = _dense_model()
+    with pytest.raises(NotImplementedError, match="Model.save"):
+        m.save(str(tmp_path / "m.keras"))
+    with pytest.raises(NotImplementedError, match="load_model"):
+        tf.keras.models.load_model(str(tmp_path / "m.keras"))
+
+
+def test_pool1d_and_grayscale_to_rgb():
+    x = tf.reshape(tf.range(6.0), [1, 6, 1])
+    assert tf.nn.max_pool1d(x, 2, 2, "VALID")[0, :, 0].numpy().tolist() == [1.0, 3.0, 5.0]
+    assert tf.nn.avg_pool1d(x, 3, 1, "VALID")[0, :, 0].numpy().tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert tf.nn.max_pool1d(x, [2], [2], "SAME").shape.as_list() == [1, 3, 1]
+    g = tf.image.grayscale_to_rgb(tf.reshape(tf.range(4.0), [2, 2, 1]))
+    assert g.shape.as_list() == [2, 2, 3] and g[1, 1].numpy().tolist() == [3.0, 3.0, 3.0]

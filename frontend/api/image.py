@@ -4,3 +4,4 @@ from ..image_ops import (ResizeMethod, adjust_brightness, central_crop, convert_
                          random_flip_left_right, random_flip_up_down, resize, resize_with_crop_or_pad,
                          rgb_to_grayscale, rot90, transpose)
 from ..image_ops import adjust_contrast, adjust_gamma, random_brightness, random_contrast, random_crop
+from ..image_ops import grayscale_to_rgb

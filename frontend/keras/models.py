@@ -136,6 +136,13 @@ class Model(TrainingMixin, Layer):
         with open(filepath, "wb") as f:
             np.savez(f, *self.get_weights())
 
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        raise NotImplementedError("Model.save (whole-model .keras / .h5 / SavedModel files) is not supported by "
+                                  "fuseflow; use model.save_weights('name.weights.h5') and rebuild the model")
+
+    def export(self, filepath, *args, **kwargs):
+        raise NotImplementedError("Model.export (SavedModel) is not supported by fuseflow")
+
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
         if not str(filepath).endswith((".weights.h5", ".keras", ".h5", ".hdf5")):
             raise ValueError(f"File format not supported: filepath={filepath}. Keras 3 only supports V3 `.keras` "
@@ -247,3 +254,12 @@ class Sequential(Model):
                 self.built = True    # layers build themselves on this first call
                 self._build_input_shape = shape
         return super().__call__(*args, **kwargs)
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    raise NotImplementedError("keras.models.load_model is not supported by fuseflow (whole models are not "
+                              "saved); rebuild the model and call load_weights")
+
+
+def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
+    return model.save(filepath, overwrite=overwrite, zipped=zipped, **kwargs)
