@@ -766,7 +766,8 @@ def _flat_tensors(tensors):
         return [convert_to_tensor(tensors[k]) for k in keys], lambda outs: dict(zip(keys, outs))
     if isinstance(tensors, (list, tuple)):
         flat = [convert_to_tensor(t) for t in tensors]
-        return flat, lambda outs: list(outs)
+        # TF's dequeue_many returns a lone component unwrapped, so batch([x]) is a Tensor, not [Tensor]
+        return flat, lambda outs: outs[0] if len(outs) == 1 else list(outs)
     return [convert_to_tensor(tensors)], lambda outs: outs[0]
 
 

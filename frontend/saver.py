@@ -375,7 +375,17 @@ class Saver:
             sess._store.set(var, np.array(arr, copy=True, order="C"))
 
 
+def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None, **kwargs):
+    """Not supported: fuseflow's .meta file describes the graph for inspection only (op names,
+    types, variables) and does not hold enough to rebuild it. Rebuild the graph with the same
+    code and restore with `tf.train.Saver().restore(sess, path)`."""
+    raise NotImplementedError(
+        "tf.train.import_meta_graph is not supported by fuseflow: its .meta files cannot be imported back into "
+        "a graph; rebuild the graph in Python and restore the variables with tf.train.Saver().restore")
+
+
 TRAIN_EXPORTS = {
+    "import_meta_graph": import_meta_graph,
     "Saver": Saver, "latest_checkpoint": latest_checkpoint, "get_checkpoint_state": get_checkpoint_state,
     "checkpoint_exists": checkpoint_exists, "update_checkpoint_state": update_checkpoint_state,
     "list_variables": list_variables, "load_variable": load_variable, "load_checkpoint": load_checkpoint,
