@@ -128,3 +128,23 @@ def test_pool1d_and_grayscale_to_rgb():
     assert tf.nn.max_pool1d(x, [2], [2], "SAME").shape.as_list() == [1, 3, 1]
     g = tf.image.grayscale_to_rgb(tf.reshape(tf.range(4.0), [2, 2, 1]))
     assert g.shape.as_list() == [2, 2, 3] and g[1, 1].numpy().tolist() == [3.0, 3.0, 3.0]
+
+
+def test_activity_regularizer_is_not_divided_by_batch_size():
+    """Keras 3 adds activity_regularizer(output) as is (tf.keras 2 divided by the batch size)."""
+    d = layers.Dense(1, kernel_initializer="ones", activity_regularizer=tf.keras.regularizers.l1(0.5))
+    d(tf.ones([2, 2]))
+    assert [float(l) for l in d.losses] == [2.0]
+    a = layers.ActivityRegularization(l2=0.1)
+    out = a(tf.constant([[1.0, 2.0], [3.0, 0.0]]))
+    assert out.numpy().tolist() == [[1.0, 2.0], [3.0, 0.0]]
+    assert float(a.losses[0]) == pytest.approx(1.4)
+
+
+def test_kernel_regularizer_enters_fit_loss():
+    m = tf.keras.Sequential([layers.Dense(1, kernel_initializer="ones", use_bias=False, input_shape=(2,),
+                                          kernel_regularizer=tf.keras.regularizers.l2(0.1))])
+    m.compile(optimizer=tf.keras.optimizers.SGD(0.1), loss="mse")
+    h = m.fit(np.ones((1, 2), np.float32), np.zeros((1, 1), np.float32), epochs=2, verbose=0)
+    # step 1: 2^2 + 0.1 * 2 = 4.2, grad 4.2 -> w = 0.58; step 2: 1.16^2 + 0.1 * 2 * 0.58^2
+    np.testing.assert_allclose(h.history["loss"], [4.2, 1.16 ** 2 + 0.2 * 0.58 ** 2], rtol=1e-6)

@@ -455,7 +455,8 @@ class Layer:
             self._output_shape = _shape_tuple(first)
         if self.activity_regularizer is not None:
             for o in nest.flatten(outputs):
-                self._activity_losses.append(self.activity_regularizer(o) / tf.cast(tf.shape(o)[0], o.dtype))
+                # Keras 3 adds the regularizer's value as is (tf.keras 2 divided it by the batch size)
+                self._activity_losses.append(self.activity_regularizer(o))
         return outputs
 
     # -- shapes / symbolic calls ----------------------------------------------------------

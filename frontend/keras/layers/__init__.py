@@ -2,7 +2,7 @@
 from ..engine import Input, InputLayer, Layer  # noqa: F401
 from .conv import (Conv1D, Conv2D, Conv2DTranspose, Convolution1D, Convolution2D,  # noqa: F401
                    Convolution2DTranspose, DepthwiseConv2D, SeparableConv2D)
-from .core import (ELU, Activation, Add, Average, Concatenate, Cropping2D, Dense, Dropout, Embedding,  # noqa: F401
+from .core import (ELU, Activation, ActivityRegularization, Add, Average, Concatenate, Cropping2D, Dense, Dropout, Embedding,  # noqa: F401
                    Flatten, GaussianNoise, Identity, Lambda, LeakyReLU, Maximum, Minimum, Multiply, Permute, PReLU,
                    ReLU, RepeatVector, Rescaling, Reshape, Softmax, Subtract, TimeDistributed, UpSampling2D,
                    ZeroPadding2D, add, average, concatenate, maximum, minimum, multiply, subtract)

@@ -439,6 +439,22 @@ class TimeDistributed(Layer):
 
 
 
+class ActivityRegularization(Layer):
+    """Identity that adds an L1/L2 penalty on its input to the layer losses."""
+
+    def __init__(self, l1=0.0, l2=0.0, **kwargs):
+        from .. import regularizers
+        super().__init__(activity_regularizer=regularizers.L1L2(l1=l1, l2=l2), **kwargs)
+        self.l1 = l1
+        self.l2 = l2
+
+    def call(self, inputs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
 # ------------------------------------------------------------------------------ reshaping / preprocessing
 
 
