@@ -148,3 +148,40 @@ def test_kernel_regularizer_enters_fit_loss():
     h = m.fit(np.ones((1, 2), np.float32), np.zeros((1, 1), np.float32), epochs=2, verbose=0)
     # step 1: 2^2 + 0.1 * 2 = 4.2, grad 4.2 -> w = 0.58; step 2: 1.16^2 + 0.1 * 2 * 0.58^2
     np.testing.assert_allclose(h.history["loss"], [4.2, 1.16 ** 2 + 0.2 * 0.58 ** 2], rtol=1e-6)
+
+
+def test_learning_rate_scheduler_and_plateau():
+    m = _dense_model()
+    m.compile(optimizer=tf.keras.optimizers.SGD(0.01), loss="mse")
+    x, y = np.ones((4, 2), np.float32), np.ones((4, 1), np.float32)
+    h = m.fit(x, y, epochs=3, verbose=0,
+              callbacks=[tf.keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.5)])
+    np.testing.assert_allclose(h.history["learning_rate"], [0.005, 0.0025, 0.00125], rtol=1e-6)
+    with pytest.raises(ValueError, match="should be a float"):
+        m.fit(x, y, epochs=1, verbose=0, callbacks=[tf.keras.callbacks.LearningRateScheduler(lambda e: 1)])
+    m.compile(optimizer=tf.keras.optimizers.SGD(0.0), loss="mse")
+    m.optimizer.learning_rate = 0.1
+    cb = tf.keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1)
+    m.fit(x, y, epochs=3, verbose=0, callbacks=[cb])
+    assert float(m.optimizer.learning_rate) < 0.1 or cb.best < np.inf
+
+
+def test_model_checkpoint_weights(tmp_path):
+    m = _dense_model()
+    m.compile(optimizer="sgd", loss="mse")
+    path = str(tmp_path / "ck-{epoch:02d}.weights.h5")
+    m.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0,
+          callbacks=[tf.keras.callbacks.ModelCheckpoint(path, save_weights_only=True)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck-01.weights.h5", "ck-02.weights.h5"]
+    with pytest.raises(ValueError, match="weights.h5"):
+        tf.keras.callbacks.ModelCheckpoint(str(tmp_path / "w.ckpt"), save_weights_only=True)
+
+
+def test_functional_multi_io_shapes():
+    a, b = tf.keras.Input(shape=(2,)), tf.keras.Input(shape=(3,))
+    h = layers.concatenate([a, b])
+    m = tf.keras.Model(inputs=[a, b], outputs=[layers.Dense(1)(h), layers.Dense(2)(h)])
+    assert m.output_shape == [(None, 1), (None, 2)]
+    assert m.input_shape == [(None, 2), (None, 3)]
+    single = tf.keras.Model(a, layers.Dense(3)(a))
+    assert single.input_shape == (None, 2) and single.output_shape == (None, 3)

@@ -62,7 +62,9 @@ class Model(TrainingMixin, Layer):
         for layer in input_layers + [n.layer for n in self._nodes]:
             self._track(layer)
         self.built = True
-        self._output_shape = tuple(nest.flatten(outputs)[0].shape.as_list())
+        # Keras: one output gives its shape, several a list of shapes (in the outputs' structure)
+        self._output_shape = nest.map_structure(lambda t: tuple(t.shape.as_list()), outputs) \
+            if nest.is_nested(outputs) else tuple(outputs.shape.as_list())
 
     @property
     def inputs(self):
@@ -71,6 +73,13 @@ class Model(TrainingMixin, Layer):
     @property
     def outputs(self):
         return nest.flatten(self._outputs_struct) if self._functional else None
+
+    @property
+    def input_shape(self):
+        if not self._functional:
+            raise AttributeError(f"Model {self.name} has no defined input shape (it is not a functional model)")
+        shapes = [tuple(t.shape.as_list()) for t in nest.flatten(self._inputs_struct)]
+        return shapes[0] if len(shapes) == 1 else shapes
 
     def _run_functional(self, inputs, training=None):
         flat_in = nest.flatten(self._inputs_struct)
