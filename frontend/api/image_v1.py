@@ -4,3 +4,7 @@ from ..image_ops import (ResizeMethodV1 as ResizeMethod, resize_bilinear, resize
                          resize_images, resize_nearest_neighbor)
 
 resize = resize_images
+from ..image_ops import grayscale_to_rgb, transpose as transpose_image  # noqa: F401
+from ..image_color import (adjust_hue, adjust_saturation, decode_bmp, decode_gif, decode_image,  # noqa: F401
+                           decode_jpeg, decode_png, draw_bounding_boxes, encode_jpeg, encode_png, hsv_to_rgb,
+                           random_hue, random_saturation, rgb_to_hsv, sample_distorted_bounding_box)
