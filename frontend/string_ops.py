@@ -321,8 +321,9 @@ def format(template, inputs, placeholder="{}", summarize=3, name=None):
     parts = template.split(placeholder)
     if len(parts) != len(items) + 1:
         raise ValueError(f"tf.strings.format: {len(parts) - 1} placeholders but {len(items)} inputs")
+    from .api.printing import _format      # tf.print and tf.strings.format share TF's tensor text
     text = parts[0]
     for item, rest in zip(items, parts[1:]):
         v = _to_tensor(item)._value if is_tensor(item) else np.asarray(item)
-        text += (str(v) if not isinstance(v, np.ndarray) or v.dtype != object else str(v.tolist())) + rest
+        text += _format(np.asarray(v), summarize) + rest
     return EagerTensor(np.asarray(text.encode("utf-8"), dtype=object), dt.string)

@@ -1,0 +1,40 @@
+"""tf.print / tf.strings.format text (TF's tensor summaries) and tf.print's refusal inside graphs."""
+import io
+
+import numpy as np
+import pytest
+
+import fuseflow as tf
+
+
+def _printed(*args, **kwargs):
+    buf = io.StringIO()
+    tf.print(*args, output_stream=buf, **kwargs)
+    return buf.getvalue()
+
+
+def test_print_formats_like_tf():
+    assert _printed(tf.constant([1, 2]), "x", tf.constant(2.5)) == "[1 2] x 2.5\n"
+    assert _printed(tf.range(10)) == "[0 1 2 ... 7 8 9]\n"
+    assert _printed(tf.range(10), summarize=-1) == "[0 1 2 3 4 5 6 7 8 9]\n"
+    assert _printed(tf.reshape(tf.range(6), [2, 3])) == "[[0 1 2]\n [3 4 5]]\n"
+    assert _printed(tf.constant([0.1, 2.0])) == "[0.1 2]\n"
+    assert _printed(tf.constant(1 / 3)) == "0.333333343\n"
+    assert _printed(tf.constant(["a", "b"]), sep="|", end="") == '["a" "b"]'
+
+
+def test_print_refused_inside_function():
+    @tf.function
+    def f(x):
+        tf.print(x)
+        return x
+
+    with pytest.raises(NotImplementedError, match="tf.print"):
+        f(tf.constant(1.0))
+
+
+def test_strings_format_uses_tensor_text():
+    out = tf.strings.format("{} and {}", [tf.constant(1), tf.constant("s")])
+    assert out.numpy() == b"1 and s"
+    assert tf.strings.format("v={}", tf.range(8)).numpy() == b"v=[0 1 2 ... 5 6 7]"
+    assert np.asarray(tf.strings.format("{}", tf.constant([[1.5, 2.0]])).numpy()) == b"[[1.5 2]]"
