@@ -87,3 +87,5 @@ debugging = _types.SimpleNamespace(
     is_inf=is_inf, is_nan=is_nan, is_numeric_tensor=is_numeric_tensor)
 from fuseflow.control_flow import foldl, foldr, map_fn, scan  # noqa: F401,E402
 from fuseflow.api.random_v1 import multinomial  # noqa: F401,E402
+from fuseflow.compat.platform_v1 import app, flags, logging  # noqa: F401,E402
+from fuseflow.compat.keras_legacy_v1 import layers  # noqa: F401,E402
