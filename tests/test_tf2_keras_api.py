@@ -185,3 +185,21 @@ def test_functional_multi_io_shapes():
     assert m.input_shape == [(None, 2), (None, 3)]
     single = tf.keras.Model(a, layers.Dense(3)(a))
     assert single.input_shape == (None, 2) and single.output_shape == (None, 3)
+
+
+def test_layer_normalization_uses_keras3_moments():
+    """Keras 3 computes var = E[x^2] - stop_gradient(mean)^2 for BatchNormalization and
+    LayerNormalization alike; the input gradient follows that formula."""
+    x = tf.constant([[1.0, 3.0, 8.0], [-2.0, 0.5, 4.0]])
+    ln = layers.LayerNormalization()
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = ln(x)
+        loss = tf.reduce_sum(y * tf.constant([1.0, -2.0, 0.5]))
+        m = tf.reduce_mean(x, axis=-1, keepdims=True)
+        v = tf.reduce_mean(x * x, axis=-1, keepdims=True) - tf.square(tf.stop_gradient(m))
+        ref = tf.reduce_sum((x - m) * tf.math.rsqrt(v + 1e-3) * tf.constant([1.0, -2.0, 0.5]))
+    xv = x.numpy()
+    np.testing.assert_allclose(y.numpy(), (xv - xv.mean(-1, keepdims=True)) / np.sqrt(xv.var(-1, keepdims=True) + 1e-3),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(tape.gradient(loss, x).numpy(), tape.gradient(ref, x).numpy(), rtol=1e-5, atol=1e-6)

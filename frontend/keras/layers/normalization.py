@@ -109,8 +109,8 @@ class LayerNormalization(Layer):
         self.built = True
 
     def call(self, inputs):
-        mean = tf.reduce_mean(inputs, axis=self._axes, keepdims=True)
-        variance = tf.reduce_mean(tf.square(inputs - mean), axis=self._axes, keepdims=True)
+        # Keras 3's layer_normalization uses the same backend moments as BatchNormalization
+        mean, variance = moments(inputs, self._axes)
         gamma = tf.reshape(self.gamma, self._bshape) if self.scale else None
         beta = tf.reshape(self.beta, self._bshape) if self.center else None
         return batch_normalization(inputs, mean, variance, beta, gamma, self.epsilon)
