@@ -89,3 +89,22 @@ from fuseflow.control_flow import foldl, foldr, map_fn, scan  # noqa: F401,E402
 from fuseflow.api.random_v1 import multinomial  # noqa: F401,E402
 from fuseflow.compat.platform_v1 import app, flags, logging  # noqa: F401,E402
 from fuseflow.compat.keras_legacy_v1 import layers  # noqa: F401,E402
+from fuseflow.compat.ops_v1_extra import (clip_by_average_norm, depth_to_space, diag, diag_part,  # noqa: F401,E402
+                                          hessians, invert_permutation, py_function, reverse_sequence,
+                                          space_to_depth)
+from fuseflow.function import init_scope  # noqa: F401,E402
+
+# TF1 top-level aliases of tf.math / tf.linalg functions
+confusion_matrix = math.confusion_matrix
+bincount = math.bincount
+segment_max = math.segment_max
+segment_mean = math.segment_mean
+segment_min = math.segment_min
+segment_prod = math.segment_prod
+unsorted_segment_max = math.unsorted_segment_max
+unsorted_segment_mean = math.unsorted_segment_mean
+unsorted_segment_min = math.unsorted_segment_min
+unsorted_segment_prod = math.unsorted_segment_prod
+unsorted_segment_sqrt_n = math.unsorted_segment_sqrt_n
+from fuseflow.compat.ops_v1_extra import matrix_determinant, matrix_inverse  # noqa: E402
+matrix_solve = linalg.solve
