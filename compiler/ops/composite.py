@@ -67,18 +67,19 @@ def _softmax_ref(arrays, attrs):
     a = _axis(attrs, x.ndim, "softmax")
     with np.errstate(all="ignore"):
         e = np.exp(_np_shifted(x, (a,)))
-        return [(e / np.sum(e, axis=a, keepdims=True)).astype(x.dtype)]
+        return [(e * (1 / np.sum(e, axis=a, keepdims=True))).astype(x.dtype)]
 
 
 def _softmax_decompose(em, inputs, attrs):
     (x,) = inputs
     a = (_axis(attrs, em.type(x).rank, "softmax"),)
     e = em.exp(_shifted(em, x, a))
-    return [em.div(e, em.reduce_sum(e, axes=a, keepdims=True))]
+    # TF's CPU kernel multiplies by the reciprocal of the row sum (one division per row).
+    return [em.mul(e, em.reciprocal(em.reduce_sum(e, axes=a, keepdims=True)))]
 
 
 composite("softmax", _softmax_infer("softmax"), _softmax_ref, _softmax_decompose, arity=1,
-          doc="exp(x - max) / sum(exp(x - max)) along `axis` (default -1).")
+          doc="exp(x - max) * (1 / sum(exp(x - max))) along `axis` (default -1).")
 
 
 def _log_softmax_ref(arrays, attrs):

@@ -176,7 +176,10 @@ def _b(op):
 def _floordiv_ref(a, b):
     if a.dtype.kind in "iu":
         return np.where(b == 0, 0, np.floor_divide(a, np.where(b == 0, 1, b)))
-    return np.floor_divide(a, b)
+    # TF's float FloorDiv is floor(x / y) of the rounded quotient (numpy's floor_divide works from
+    # fmod and differs, e.g. 1 // 0.1f is 10 in TF and 9 in numpy).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.floor(np.true_divide(a, b)).astype(np.result_type(a, b))
 
 
 def _mod_ref(a, b):
