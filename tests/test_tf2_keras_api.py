@@ -203,3 +203,34 @@ def test_layer_normalization_uses_keras3_moments():
     np.testing.assert_allclose(y.numpy(), (xv - xv.mean(-1, keepdims=True)) / np.sqrt(xv.var(-1, keepdims=True) + 1e-3),
                                rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(tape.gradient(loss, x).numpy(), tape.gradient(ref, x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_losses_align_label_and_prediction_ranks():
+    """Keras 3's LossFunctionWrapper squeezes/expands a trailing 1 so (N,) labels meet (N, 1) outputs."""
+    y, p = tf.constant([1.0, 0.0]), tf.constant([[0.8], [0.3]])
+    expected = -(np.log(0.8) + np.log(0.7)) / 2
+    assert float(tf.keras.losses.BinaryCrossentropy()(y, p)) == pytest.approx(expected, rel=1e-5)
+    assert float(tf.keras.losses.MeanSquaredError()(y, p)) == pytest.approx((0.04 + 0.09) / 2, rel=1e-5)
+    m = tf.keras.Sequential([layers.Dense(1, activation="sigmoid", kernel_initializer="zeros", input_shape=(2,))])
+    m.compile(optimizer=tf.keras.optimizers.SGD(0.0), loss="binary_crossentropy")
+    h = m.fit(np.ones((4, 2), np.float32), np.array([1, 0, 1, 0]), epochs=1, verbose=0)
+    assert h.history["loss"][0] == pytest.approx(np.log(2), rel=1e-5)
+
+
+def test_stacked_rnn_cells():
+    c1 = layers.SimpleRNNCell(3, kernel_initializer="ones", recurrent_initializer="zeros")
+    c2 = layers.SimpleRNNCell(2, kernel_initializer="ones", recurrent_initializer="zeros")
+    rnn = layers.RNN([c1, c2], return_state=True)
+    out, s1, s2 = rnn(tf.ones([1, 2, 1]) * 0.1)
+    np.testing.assert_allclose(out.numpy(), [[np.tanh(3 * np.tanh(0.1))] * 2], rtol=1e-5)
+    assert s1.shape.as_list() == [1, 3] and s2.shape.as_list() == [1, 2]
+    assert len(rnn.trainable_weights) == 6
+
+
+def test_pad_sequences():
+    pad = tf.keras.utils.pad_sequences
+    assert pad([[1, 2], [3]], maxlen=3).tolist() == [[0, 1, 2], [0, 0, 3]]
+    assert pad([[1, 2, 3, 4]], maxlen=2).tolist() == [[3, 4]]
+    assert pad([[1, 2, 3, 4]], maxlen=2, padding="post", truncating="post").tolist() == [[1, 2]]
+    out = tf.keras.preprocessing.sequence.pad_sequences([[1], [2, 3]], padding="post", value=-1)
+    assert out.dtype == np.int32 and out.tolist() == [[1, -1], [2, 3]]

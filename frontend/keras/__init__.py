@@ -2,7 +2,7 @@
 functional models, compile + fit with each training step compiled, losses, metrics,
 initializers, activations, callbacks)."""
 from . import (activations, backend, callbacks, datasets, initializers, layers, losses, metrics, models,  # noqa: F401
-               regularizers, utils)
+               preprocessing, regularizers, utils)
 from .engine import Input, InputLayer, KerasTensor, Layer  # noqa: F401
 from .models import Model, Sequential  # noqa: F401
 from . import optimizers  # noqa: F401,E402  (written by the training engineer)

@@ -199,6 +199,26 @@ class Loss:
         return {"name": self.name, "reduction": self.reduction}
 
 
+def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
+    """Keras 3: when the ranks differ by one and the longer has a trailing 1, drop it (or give a
+    rank-1 partner a trailing 1), so labels (N,) meet predictions (N, 1) without broadcasting."""
+    x1, x2 = _to_tensor(x1), _to_tensor(x2)
+    r1, r2 = x1.shape.rank, x2.shape.rank
+    if r1 is None or r2 is None or r1 == r2:
+        return x1, x2
+    if r1 == r2 + 1 and x1.shape[-1] == 1:
+        if r2 == 1 and expand_rank_1:
+            x2 = tf.expand_dims(x2, axis=-1)
+        else:
+            x1 = tf.squeeze(x1, axis=[-1])
+    if r2 == r1 + 1 and x2.shape[-1] == 1:
+        if r1 == 1 and expand_rank_1:
+            x1 = tf.expand_dims(x1, axis=-1)
+        else:
+            x2 = tf.squeeze(x2, axis=[-1])
+    return x1, x2
+
+
 class LossFunctionWrapper(Loss):
     def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
@@ -206,6 +226,7 @@ class LossFunctionWrapper(Loss):
         self._fn_kwargs = kwargs
 
     def call(self, y_true, y_pred):
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self):

@@ -483,7 +483,8 @@ def _resolve_optimizer(optimizer):
 def _apply_loss(fn, y, y_pred, sample_weight):
     if isinstance(fn, losses_mod.Loss):
         return fn(y, y_pred, sample_weight=sample_weight)
-    values = fn(y, y_pred)
+    # Keras 3 wraps a plain loss function in LossFunctionWrapper, which aligns the ranks first
+    values = fn(*losses_mod.squeeze_or_expand_to_same_rank(y, y_pred))
     return losses_mod._reduce(tf.convert_to_tensor(values), sample_weight, "sum_over_batch_size")
 
 

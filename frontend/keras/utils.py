@@ -43,3 +43,35 @@ def normalize(x, axis=-1, order=2):
     norm = np.linalg.norm(x, ord=order, axis=axis, keepdims=True)
     norm[norm == 0] = 1
     return x / norm
+
+
+def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre", value=0.0):
+    """Keras' pad_sequences: a (samples, maxlen) array, sequences cut and padded at the 'pre' or
+    'post' end (default: both at the front)."""
+    lengths, sample_shape = [], ()
+    for s in sequences:
+        if not hasattr(s, "__len__"):
+            raise ValueError(f"`sequences` must be a list of iterables. Found non-iterable: {s}")
+        lengths.append(len(s))
+        if len(s) and not sample_shape:
+            sample_shape = np.asarray(s).shape[1:]
+    if maxlen is None:
+        maxlen = int(np.max(lengths)) if lengths else 0
+    out = np.full((len(sequences), maxlen) + tuple(sample_shape), value, dtype=dtype)
+    for i, s in enumerate(sequences):
+        if not len(s) or maxlen == 0:
+            continue
+        if truncating == "pre":
+            kept = s[-maxlen:]
+        elif truncating == "post":
+            kept = s[:maxlen]
+        else:
+            raise ValueError(f'Truncating type "{truncating}" not understood')
+        kept = np.asarray(kept, dtype=dtype)
+        if padding == "post":
+            out[i, :len(kept)] = kept
+        elif padding == "pre":
+            out[i, -len(kept):] = kept
+        else:
+            raise ValueError(f'Padding type "{padding}" not understood')
+    return out

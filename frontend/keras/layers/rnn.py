@@ -175,6 +175,50 @@ class GRUCell(_Cell):
         return h, ([h] if isinstance(states, (list, tuple)) else h)
 
 
+def _sizes(cell) -> list:
+    size = cell.state_size
+    return list(size) if isinstance(size, (list, tuple)) else [size]
+
+
+class StackedRNNCells(Layer):
+    """Several cells run one after another at each step; the states are the cells' states in order."""
+
+    def __init__(self, cells, **kwargs):
+        super().__init__(**kwargs)
+        self.cells = list(cells)
+        for i, cell in enumerate(self.cells):
+            setattr(self, f"cell_{i}", cell)        # track the cells' weights
+
+    @property
+    def state_size(self):
+        return [s for c in self.cells for s in _sizes(c)]
+
+    @property
+    def output_size(self):
+        return self.cells[-1].output_size
+
+    def get_initial_state(self, batch_size=None, dtype="float32"):
+        return [st for c in self.cells for st in c.get_initial_state(batch_size=batch_size, dtype=dtype)]
+
+    def build(self, input_shape):
+        dim = input_shape[-1]
+        for cell in self.cells:
+            if not cell.built:
+                cell._maybe_build((input_shape[0], dim))
+            dim = cell.output_size
+        self.built = True
+
+    def call(self, inputs, states, training=None):
+        states = _as_list(states)
+        new_states, x, k = [], inputs, 0
+        for cell in self.cells:
+            n = len(_sizes(cell))
+            x, st = cell(x, states[k:k + n], training=training)
+            new_states.extend(_as_list(st))
+            k += n
+        return x, new_states
+
+
 class RNN(Layer):
     """Runs a cell over the time axis of [batch, time, features] inputs."""
 
@@ -185,6 +229,8 @@ class RNN(Layer):
             raise ValueError(f"{type(self).__name__}: stateful=True is not supported by fuseflow.keras")
         if time_major:
             raise ValueError(f"{type(self).__name__}: time_major=True is not supported by fuseflow.keras")
+        if isinstance(cell, (list, tuple)):
+            cell = StackedRNNCells(cell)
         self.cell = cell
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
