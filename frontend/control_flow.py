@@ -154,6 +154,48 @@ def _static_pred(pred):
     return None
 
 
+class _AssignmentGuard:
+    """While a runtime-predicate cond branch is built, variable assignments in it are made
+    conditional: the assigned value becomes select(predicate, value, current value) (a delta
+    becomes select(predicate, delta, 0)), which is what TF's branch-only execution does to the
+    variable. The guarded assignment ops are recorded so `cond` accepts them as side effects."""
+
+    def __init__(self, graph, predicate):
+        self.graph = graph
+        self.predicate = predicate
+        self.ops: list = []
+
+
+_guards: list = []
+
+
+def assignment_guard(graph):
+    """The innermost active guard of `graph` (None outside runtime cond branches)."""
+    for guard in reversed(_guards):
+        if guard.graph is graph:
+            return guard
+    return None
+
+
+@contextlib.contextmanager
+def _guarding(graph, predicate):
+    guard = _AssignmentGuard(graph, predicate)
+    _guards.append(guard)
+    try:
+        yield guard
+    finally:
+        _guards.remove(guard)
+
+
+def guard_assignment(guard, op_type, value, variable):
+    """The value an assignment built under `guard` writes (see _AssignmentGuard)."""
+    if op_type == "assign":
+        current = variable.read_value() if hasattr(variable, "read_value") else convert_to_tensor(variable)
+        return apply_op("select", [guard.predicate, value, current], {}, name="GuardedValue")
+    from .array_ops import zeros_like
+    return apply_op("select", [guard.predicate, value, zeros_like(value)], {}, name="GuardedDelta")
+
+
 def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, fn2=None):
     """`true_fn()` if pred else `false_fn()`, with TF's output structure rules."""
     true_fn = true_fn if true_fn is not None else fn1
@@ -167,19 +209,36 @@ def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, f
     pred_t = convert_to_tensor(pred)
     if pred_t.dtype != dt.bool_ or (pred_t.shape.rank not in (None, 0)):
         raise ValueError(f"cond: pred must be a scalar bool tensor, got {pred_t!r}")
+    from .math_ops import logical_and, logical_not
+    outer = assignment_guard(g)
     with g.name_scope(name or "cond"):
         before = len(g.get_operations())
         with g.name_scope("true"):
-            t_out = true_fn()
+            t_pred = pred_t if outer is None else logical_and(outer.predicate, pred_t)
+            with _guarding(g, t_pred) as t_guard:
+                t_out = true_fn()
         with g.name_scope("false"):
-            f_out = false_fn()
+            f_pred = logical_not(pred_t)
+            f_pred = f_pred if outer is None else logical_and(outer.predicate, f_pred)
+            with _guarding(g, f_pred) as f_guard:
+                f_out = false_fn()
         created = g.get_operations()[before:]
-    effects = [op for op in created if op.type in _SIDE_EFFECT_OPS or op.type.startswith("queue_")]
+    guarded = {id(op) for op in t_guard.ops + f_guard.ops}
+    # variables created in a branch (e.g. ExponentialMovingAverage shadows) initialise unconditionally
+    for key in ("variables", "local_variables"):
+        for v in g.get_collection(key):
+            init = getattr(v, "initializer", None)
+            if init is not None:
+                guarded.add(id(init))
+    if outer is not None:
+        outer.ops.extend(t_guard.ops + f_guard.ops)
+    effects = [op for op in created if (op.type in _SIDE_EFFECT_OPS and id(op) not in guarded)
+               or op.type.startswith("queue_")]
     if effects:
         raise NotImplementedError(
             f"tf.cond with a runtime predicate: a branch has side effects ({effects[0].type} '{effects[0].name}'). "
-            f"fuseflow computes both branches and selects the outputs, so branches must be pure; move the "
-            f"assignment out of the cond (e.g. assign tf.where(pred, new, old))")
+            f"fuseflow computes both branches and selects the outputs, so only variable assignments (made "
+            f"conditional) are allowed in branches; move this op out of the cond")
     return _select_structure(pred_t, t_out, f_out)
 
 

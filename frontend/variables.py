@@ -597,8 +597,15 @@ class Variable(_TensorOperators):
                                  f"shape {self._shape}, and the assigned value shape {t.shape} are incompatible.")
             default = {"assign": "AssignVariableOp", "assign_add": "AssignAddVariableOp",
                        "assign_sub": "AssignSubVariableOp"}[op_type]
+            from .control_flow import assignment_guard, guard_assignment
+            guard = assignment_guard(g)          # inside a runtime tf.cond branch: a conditional write
+            if guard is not None:
+                with g.as_default():
+                    t = guard_assignment(guard, op_type, t, self)
             loc = graph_mod.user_location(g.get_name_scope())
             op = self._make_op(g, op_type, [t], name or default, loc)
+            if guard is not None:
+                guard.ops.append(op)
             return op.outputs[0] if read_value else op
         return self._eager_update(op_type, value, read_value)
 

@@ -266,11 +266,18 @@ def test_cond(graph):
     out = tf.cond(x > 0.0, lambda: x * 2.0, lambda: x - 1.0)
     assert tf.cond(True, lambda: 1, lambda: 2) == 1
     v = tf.Variable(0.0)
+    # assignments in runtime branches take effect only for the branch taken
+    picked = tf.cond(x > 0.0, lambda: v.assign(1.0), lambda: v.assign_add(2.0))
+    q = tf.FIFOQueue(2, tf.float32)
     with pytest.raises(NotImplementedError, match="side effects"):
-        tf.cond(x > 0.0, lambda: v.assign(1.0), lambda: v.assign(2.0))
+        tf.cond(x > 0.0, lambda: q.enqueue(1.0), lambda: tf.no_op())
     with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
         assert sess.run(out, {x: 3.0}) == 6.0
         assert sess.run(out, {x: -3.0}) == -4.0
+        assert sess.run(picked, {x: -1.0}) == 2.0 and sess.run(v) == 2.0
+        assert sess.run(picked, {x: 1.0}) == 1.0 and sess.run(v) == 1.0
+        assert sess.run(picked, {x: -1.0}) == 3.0
 
 
 # ------------------------------------------------------------------------------ initializers, random

@@ -60,6 +60,12 @@ def _zero_debias_update(unbiased, value, complement):
         return unbiased.assign(_ops.div(new_biased, bias_factor))
 
 
+def _is_plain_tensor(x) -> bool:
+    """A graph/eager tensor rather than a Variable (variables expose `_as_tensor`)."""
+    from ..tensor import EagerTensor, Tensor
+    return isinstance(x, (Tensor, EagerTensor)) and not hasattr(x, "_as_tensor")
+
+
 class ExponentialMovingAverage:
     def __init__(self, decay, num_updates=None, zero_debias=False, name="ExponentialMovingAverage"):
         self._decay = decay
@@ -98,7 +104,8 @@ class ExponentialMovingAverage:
                 shadow = self._make_shadow(var)
             self._averages[id(var)] = shadow
             self._keep[id(var)] = var
-            if graph_mod.graph_is_active():
+            # TF adds only Variables (not averaged tensors) to the collection
+            if graph_mod.graph_is_active() and not _is_plain_tensor(var):
                 graph_mod.get_default_graph().add_to_collection(MOVING_AVERAGE_VARIABLES, var)
         with _name_scope(self._name) as scope:
             decay = _ops.const(self._decay, dt.float32) if not hasattr(self._decay, "dtype") \
@@ -110,13 +117,23 @@ class ExponentialMovingAverage:
             updates = []
             for var in var_list:
                 shadow = self._averages[id(var)]
-                updates.append(_ops.as_op(assign_moving_average(shadow, var, decay, zero_debias=False)))
+                # averages of tensors start at zero and are debiased when zero_debias=True (TF1)
+                debias = self._zero_debias and _is_plain_tensor(var)
+                updates.append(_ops.as_op(assign_moving_average(shadow, var, decay, zero_debias=debias)))
             name = scope if isinstance(scope, str) and scope.endswith("/") else self._name
             return _ops.group(updates, name=name)
 
     def _make_shadow(self, var):
         from ..variables import Variable
-        init = self._initial_value(var)
+        if _is_plain_tensor(var):
+            # a tensor's average is a zeros slot of its (static) shape
+            shape = var.shape.as_list() if var.shape.ndims is not None else None
+            if shape is None or any(d is None for d in shape):
+                raise ValueError(f"ExponentialMovingAverage: the shape of {var.name} must be fully defined, "
+                                 f"got {var.shape}")
+            init = np.zeros(shape, dtype=_var_dtype(var).np)
+        else:
+            init = self._initial_value(var)
         with _root_scope():
             return Variable(init, trainable=False, name=f"{_op_name_of(var)}/{self._name}", dtype=_var_dtype(var))
 
