@@ -234,3 +234,19 @@ def test_pad_sequences():
     assert pad([[1, 2, 3, 4]], maxlen=2, padding="post", truncating="post").tolist() == [[1, 2]]
     out = tf.keras.preprocessing.sequence.pad_sequences([[1], [2, 3]], padding="post", value=-1)
     assert out.dtype == np.int32 and out.tolist() == [[1, -1], [2, 3]]
+
+
+def test_keras3_variable_names_and_paths():
+    d = layers.Dense(2, name="fc")
+    d.build((None, 3))
+    assert [v.name for v in d.weights] == ["kernel", "bias"]
+    assert [v.path for v in d.weights] == ["fc/kernel", "fc/bias"]
+    assert isinstance(d.kernel, tf.Variable)
+    bn = layers.BatchNormalization(name="bn")
+    bn.build((None, 3))
+    assert [v.name for v in bn.weights] == ["gamma", "beta", "moving_mean", "moving_variance"]
+    opt = tf.keras.optimizers.Adam()
+    opt.apply_gradients([(tf.ones([3, 2]), d.kernel)])
+    assert [v.name for v in opt.variables] == ["iteration", "learning_rate", "fc_kernel_momentum",
+                                               "fc_kernel_velocity"]
+    assert opt.variables[2].path == "adam/fc_kernel_momentum"

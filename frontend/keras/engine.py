@@ -57,6 +57,26 @@ def _training_stack() -> list:
     return _ctx.training
 
 
+_KERAS_VARIABLE = []
+
+
+def _keras_variable_class():
+    """fuseflow's Variable with Keras 3's naming: `name` is the bare weight name ('kernel', no ':0')
+    and `path` is 'layer_name/kernel'."""
+    if not _KERAS_VARIABLE:
+        class KerasVariable(tf.Variable):
+            @property
+            def name(self) -> str:
+                return self._op_name
+
+            @property
+            def path(self) -> str:
+                return getattr(self, "_keras_path", self._op_name)
+
+        _KERAS_VARIABLE.append(KerasVariable)
+    return _KERAS_VARIABLE[0]
+
+
 @contextlib.contextmanager
 def _call_context(training):
     stack = _training_stack()
@@ -349,9 +369,9 @@ class Layer:
         init = initializers.get(initializer)
         with init_scope():
             value = init(shape, dtype=dtype)
-            var = tf.Variable(value, trainable=trainable, name=name or "variable", dtype=dtype)
+            var = _keras_variable_class()(value, trainable=trainable, name=name or "variable", dtype=dtype)
         try:
-            var._keras_path = f"{self.name}/{name}"
+            var._keras_path = f"{self.name}/{name or 'variable'}"
             var.regularizer = regularizer
             var.constraint = constraint
         except AttributeError:

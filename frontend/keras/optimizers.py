@@ -43,8 +43,8 @@ def _init_scope():
 
 
 def _variable_cls():
-    from ..variables import Variable
-    return Variable
+    from .engine import _keras_variable_class       # Keras 3 names: 'iteration', path 'adam/iteration'
+    return _keras_variable_class()
 
 
 def _dtype(var):
@@ -242,6 +242,7 @@ class Optimizer:
         Variable = _variable_cls()
         with _init_scope():
             self._iterations = Variable(np.int64(0), name="iteration", trainable=False, dtype=dt.int64)
+            self._iterations._keras_path = f"{self.name}/iteration"
             self._variables.append(self._iterations)
             if isinstance(learning_rate, LearningRateSchedule):
                 self._learning_rate = learning_rate
@@ -250,6 +251,7 @@ class Optimizer:
             else:
                 self._learning_rate = Variable(np.float32(learning_rate), name="learning_rate", trainable=False,
                                                dtype=dt.float32)
+                self._learning_rate._keras_path = f"{self.name}/learning_rate"
                 self._variables.append(self._learning_rate)
 
     # -- properties ----------------------------------------------------------------------
@@ -309,7 +311,8 @@ class Optimizer:
         else:
             raise ValueError(f"add_variable_from_reference: unsupported initializer {initializer!r}")
         Variable = _variable_cls()
-        v = Variable(init, name=f"{self.name}/{_var_name(reference_variable)}_{name}", trainable=False, dtype=dtype)
+        v = Variable(init, name=f"{_var_name(reference_variable)}_{name}", trainable=False, dtype=dtype)
+        v._keras_path = f"{self.name}/{_var_name(reference_variable)}_{name}"
         self._variables.append(v)
         self._slots[id(reference_variable)][name] = v
         return v
