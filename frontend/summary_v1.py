@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import threading
 import time
 
@@ -177,6 +178,7 @@ class Summary:
             self.histo = histo
             self.tensor = tensor
             self.metadata = metadata
+            self.node_name = node_name
 
         def SerializeToString(self) -> bytes:
             def ser(x):
@@ -192,11 +194,127 @@ class Summary:
         def SerializeToString(self) -> bytes:
             return tfevents.image_proto(self.height, self.width, self.colorspace, self.encoded_image_string)
 
+    class Histo:
+        """HistogramProto fields (a parsed histogram summary)."""
+
+        def __init__(self, min=0.0, max=0.0, num=0.0, sum=0.0, sum_squares=0.0,  # noqa: A002 - proto names
+                     bucket_limit=(), bucket=()):
+            self.min, self.max, self.num, self.sum, self.sum_squares = min, max, num, sum, sum_squares
+            self.bucket_limit, self.bucket = list(bucket_limit), list(bucket)
+
+        def SerializeToString(self) -> bytes:
+            return (tfevents.f_double(1, self.min) + tfevents.f_double(2, self.max) + tfevents.f_double(3, self.num)
+                    + tfevents.f_double(4, self.sum) + tfevents.f_double(5, self.sum_squares)
+                    + tfevents.f_packed_doubles(6, self.bucket_limit) + tfevents.f_packed_doubles(7, self.bucket))
+
     def __init__(self, value=None):
         self.value = list(value or [])
 
     def SerializeToString(self) -> bytes:
         return tfevents.summary([v.SerializeToString() for v in self.value])
+
+    # -- parsing (protobuf wire format: Summary.value = 1; Value.tag = 1, simple_value = 2, image = 4,
+    # histo = 5, node_name = 7, tensor = 8, metadata = 9)
+    def ParseFromString(self, data) -> int:
+        self.value = [_parse_value(bytes(v)) for field, _, v in tfevents.decode_message(_as_bytes(data))
+                      if field == 1]
+        return len(data)
+
+    def MergeFromString(self, data) -> int:
+        values = self.value
+        self.ParseFromString(data)
+        self.value = values + self.value
+        return len(data)
+
+    @classmethod
+    def FromString(cls, data):
+        out = cls()
+        out.ParseFromString(data)
+        return out
+
+    def __repr__(self):
+        return f"Summary(value={[v.tag for v in self.value]})"
+
+
+def _f64(raw) -> float:
+    return struct.unpack("<d", raw)[0]
+
+
+def _parse_value(data: bytes):
+    v = Summary.Value()
+    v.simple_value = 0.0
+    v.node_name = ""
+    for field, wire, raw in tfevents.decode_message(data):
+        if field == 1:
+            v.tag = raw.decode("utf-8")
+        elif field == 2 and wire == 5:
+            v.simple_value = struct.unpack("<f", raw)[0]
+        elif field == 4:
+            img = {f: val for f, _, val in tfevents.decode_message(raw)}
+            v.image = Summary.Image(img.get(1, 0), img.get(2, 0), img.get(3, 0), bytes(img.get(4, b"")))
+        elif field == 5:
+            h = Summary.Histo()
+            for f, w, val in tfevents.decode_message(raw):
+                if f in (1, 2, 3, 4, 5):
+                    setattr(h, ("min", "max", "num", "sum", "sum_squares")[f - 1], _f64(val))
+                elif f in (6, 7):
+                    xs = list(struct.unpack(f"<{len(val) // 8}d", val)) if w == 2 else [_f64(val)]
+                    (h.bucket_limit if f == 6 else h.bucket).extend(xs)
+            v.histo = h
+        elif field == 7:
+            v.node_name = raw.decode("utf-8")
+        elif field == 8:
+            v.tensor = bytes(raw)
+        elif field == 9:
+            v.metadata = bytes(raw)
+    return v
+
+
+class Event:
+    """A parsed event-file record (tensorflow.Event): wall_time, step, file_version, graph_def, summary."""
+
+    def __init__(self):
+        self.wall_time = 0.0
+        self.step = 0
+        self.file_version = ""
+        self.graph_def = b""
+        self.summary = Summary()
+        self._fields = set()
+
+    def HasField(self, name) -> bool:
+        return name in self._fields
+
+    @classmethod
+    def FromString(cls, data):
+        ev = cls()
+        for field, _, raw in tfevents.decode_message(bytes(data)):
+            if field == 1:
+                ev.wall_time = _f64(raw)
+                ev._fields.add("wall_time")
+            elif field == 2:
+                ev.step = raw if raw < 2 ** 63 else raw - 2 ** 64
+                ev._fields.add("step")
+            elif field == 3:
+                ev.file_version = raw.decode("utf-8")
+                ev._fields.add("file_version")
+            elif field == 4:
+                ev.graph_def = bytes(raw)
+                ev._fields.add("graph_def")
+            elif field == 5:
+                ev.summary = Summary.FromString(raw)
+                ev._fields.add("summary")
+        return ev
+
+
+def summary_iterator(path):
+    """Yield the Events of an event file (tf.compat.v1.train.summary_iterator)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    for record in tfevents.read_tfrecords(raw):
+        yield Event.FromString(record)
+
+
+TRAIN_EXPORTS = {"summary_iterator": summary_iterator}
 
 
 # ------------------------------------------------------------------------------ GraphDef
