@@ -1146,7 +1146,8 @@ def eye(num_rows, num_columns=None, batch_shape=None, dtype=dt.float32, name=Non
 # ======================================================================= gathers, scatters
 def gather_nd(params, indices, batch_dims=0, name=None):
     if batch_dims:
-        raise NotImplementedError("tf.gather_nd: fuseflow supports batch_dims=0 only")
+        from .api.extra_ops import gather_nd_batched
+        return gather_nd_batched(params, indices, batch_dims)
     with op_scope(name, "GatherNd", [params, indices]) as scope:
         return apply_op("gather_nd", [_to_tensor(params), _to_tensor(indices)], {}, name=scope)
 

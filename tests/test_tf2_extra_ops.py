@@ -91,3 +91,14 @@ def test_tensor_shape_helpers():
         s.assert_has_rank(3)
     with pytest.raises(ValueError):
         s.assert_is_compatible_with([3, 1])
+
+
+def test_gather_nd_batch_dims_and_matvec():
+    p = np.arange(24).reshape(2, 3, 4)
+    out = tf.gather_nd(tf.constant(p), [[0, 1], [2, 3]], batch_dims=1)
+    assert out.numpy().tolist() == [p[0, 0, 1], p[1, 2, 3]]
+    rows = tf.gather_nd(tf.constant(p), [[1], [0]], batch_dims=1)
+    assert rows.numpy().tolist() == [p[0, 1].tolist(), p[1, 0].tolist()]
+    a = tf.constant([[1.0, 2.0], [3.0, 4.0]])
+    assert tf.linalg.matvec(a, tf.constant([1.0, 1.0])).numpy().tolist() == [3.0, 7.0]
+    assert tf.linalg.matvec(a, tf.constant([1.0, 0.0]), transpose_a=True).numpy().tolist() == [1.0, 2.0]

@@ -250,3 +250,26 @@ def categorical(logits, num_samples, dtype=None, seed=None, name=None):
     u = random_ops.uniform(shape, minval=np.finfo(np.float32).tiny, maxval=1.0, seed=seed)
     gumbel = -math_ops.log(-math_ops.log(u))
     return math_ops.argmax(array_ops.expand_dims(lg, 1) + gumbel, axis=-1, output_type=out_dtype)
+
+
+# ----------------------------------------------------------------------- batched gather_nd
+def gather_nd_batched(params, indices, batch_dims):
+    """gather_nd with leading batch dims: each index row gets its batch coordinates prepended, then
+    a plain gather_nd picks the elements (TF's definition of batch_dims)."""
+    p = convert_to_tensor(params)
+    idx = convert_to_tensor(indices)
+    n = int(batch_dims)
+    shape = idx.shape.as_list() if idx.shape.rank is not None else None
+    if shape is None or None in shape:
+        raise NotImplementedError("tf.gather_nd with batch_dims needs indices of a static shape in fuseflow")
+    if n < 0 or n >= len(shape):
+        raise ValueError(f"tf.gather_nd: batch_dims={n} must be in [0, rank(indices) - 1]")
+    if p.shape.as_list()[:n] != shape[:n]:
+        raise ValueError(f"tf.gather_nd: batch dimensions differ: params {p.shape} vs indices {idx.shape}")
+    lead = shape[:-1]
+    coords = []
+    for j in range(n):
+        r = math_ops.range(shape[j], dtype=idx.dtype)
+        r = array_ops.reshape(r, [1] * j + [shape[j]] + [1] * (len(lead) - j - 1) + [1])
+        coords.append(array_ops.broadcast_to(r, lead + [1]))
+    return array_ops.gather_nd(p, array_ops.concat(coords + [idx], axis=-1))

@@ -7,3 +7,10 @@ from ..nn_ops import l2_normalize
 adjoint = matrix_transpose
 from ..math_ops import einsum
 from .extra_ops import matrix_determinant as det, matrix_inverse as inv, matrix_solve as solve
+
+
+def matvec(a, b, transpose_a=False, adjoint_a=False, a_is_sparse=False, b_is_sparse=False, name=None):
+    """a @ b for a (batch of) matrix a and vector b."""
+    from ..array_ops import expand_dims, squeeze
+    prod = matmul(a, expand_dims(b, -1), transpose_a=transpose_a or adjoint_a)
+    return squeeze(prod, [-1])
