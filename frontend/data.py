@@ -613,7 +613,9 @@ class _Map(_Unary):
 
     def _iterate(self, epoch):
         for el in self._source._iterate(epoch):
-            yield _structure(_call(self._fn, el))
+            out = _call(self._fn, el)
+            # TF converts a list returned by a map function to a tuple (structure, not one tensor)
+            yield _structure(tuple(out) if isinstance(out, list) else out)
 
 
 class _Filter(_Unary):

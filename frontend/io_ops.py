@@ -320,3 +320,121 @@ def match_filenames_once(pattern, name=None):
 def gfile_exists(path) -> bool:
     return os.path.exists(path)
 
+
+
+# ------------------------------------------------------------------------------ decode_csv
+_CSV_TYPES = ("int32", "int64", "float32", "float64", "string")
+
+
+def _csv_fields(record: str, delim: str, use_quote: bool, op, index):
+    """Split one CSV record as TF's DecodeCSV does (double quotes group a field, "" is a quote)."""
+    if not use_quote:
+        return record.split(delim)
+    fields, cur, i, n = [], [], 0, len(record)
+    while True:
+        if i < n and record[i] == '"':
+            i += 1
+            while True:
+                if i >= n:
+                    raise InvalidArgumentError(None, op, f"Quoted field has to end with quote followed by delim or "
+                                                         f"end of record {index}")
+                if record[i] == '"':
+                    if i + 1 < n and record[i + 1] == '"':
+                        cur.append('"')
+                        i += 2
+                        continue
+                    i += 1
+                    break
+                cur.append(record[i])
+                i += 1
+            if i < n and record[i] != delim:
+                raise InvalidArgumentError(None, op, f"Quoted field has to end with quote followed by delim or end "
+                                                     f"of record {index}")
+        else:
+            while i < n and record[i] != delim:
+                cur.append(record[i])
+                i += 1
+        fields.append("".join(cur))
+        cur = []
+        if i >= n:
+            return fields
+        i += 1      # the delimiter
+
+
+@host_op("decode_csv")
+def _decode_csv(run, op, inputs):
+    records = np.asarray(inputs[0], dtype=object)
+    defaults = inputs[1:]
+    types = op.attrs["types"]
+    delim, use_quote, na = op.attrs["field_delim"], op.attrs["use_quote_delim"], op.attrs["na_value"]
+    select = op.attrs["select_cols"]
+    flat = records.reshape(-1)
+    cols = [[] for _ in types]
+    for r, rec in enumerate(flat):
+        text = rec.decode("utf-8") if isinstance(rec, bytes) else str(rec)
+        fields = _csv_fields(text, delim, use_quote, op, r)
+        if select is not None:
+            if max(select) >= len(fields):
+                raise InvalidArgumentError(None, op, f"Expect {max(select) + 1} fields but have {len(fields)} in "
+                                                     f"record {r}")
+            fields = [fields[c] for c in select]
+        if len(fields) != len(types):
+            raise InvalidArgumentError(None, op, f"Expect {len(types)} fields but have {len(fields)} in record {r}")
+        for c, (field, tname) in enumerate(zip(fields, types)):
+            if field == "" or (na and field == na):
+                default = np.asarray(defaults[c]).reshape(-1)
+                if default.size == 0:
+                    raise InvalidArgumentError(None, op, f"Field {c} is required but missing in record {r}!")
+                cols[c].append(default[0])
+                continue
+            if tname == "string":
+                cols[c].append(field.encode("utf-8"))
+                continue
+            try:
+                value = int(field) if tname.startswith("int") else float(field)
+            except ValueError:
+                raise InvalidArgumentError(None, op, f"Field {c} in record {r} is not a valid {tname}: "
+                                                     f"{field}") from None
+            if tname == "int32" and not -2 ** 31 <= value < 2 ** 31:
+                raise InvalidArgumentError(None, op, f"Field {c} in record {r} is not a valid int32: {field}")
+            cols[c].append(value)
+    out = []
+    for col, tname in zip(cols, types):
+        if tname == "string":
+            arr = np.empty(len(col), dtype=object)
+            arr[:] = col
+        else:
+            arr = np.asarray(col, dtype=dt.as_dtype(tname).np)
+        out.append(arr.reshape(records.shape))
+    return out
+
+
+def decode_csv(records, record_defaults, field_delim=",", use_quote_delim=True, name=None, na_value="",
+               select_cols=None):
+    """Parse CSV records (a string tensor) into one tensor per column, shaped like `records`.
+    Each record_defaults entry gives the column's dtype and the value of an empty field
+    (an empty entry makes the column required)."""
+    from .core import convert_to_tensor
+    recs = convert_to_tensor(records, dtype=dt.string)
+    defaults, types = [], []
+    for i, d in enumerate(record_defaults):
+        t = convert_to_tensor(d)
+        if t.dtype.name not in _CSV_TYPES:
+            raise TypeError(f"decode_csv: record_defaults[{i}] has dtype {t.dtype.name}; expected one of "
+                            f"{', '.join(_CSV_TYPES)}")
+        if t.shape.rank is not None and t.shape.rank > 1:
+            raise ValueError(f"decode_csv: record_defaults[{i}] must be a scalar or a list of at most one value")
+        defaults.append(t)
+        types.append(t.dtype.name)
+    if select_cols is not None:
+        select_cols = [int(c) for c in select_cols]
+        if any(b <= a for a, b in zip(select_cols, select_cols[1:])):
+            raise ValueError("select_cols is not strictly increasing.")
+        if len(select_cols) != len(types):
+            raise ValueError("Length of select_cols and record_defaults do not match.")
+    if len(field_delim) != 1:
+        raise ValueError("field_delim should be only 1 char")
+    attrs = {"types": tuple(types), "field_delim": field_delim, "use_quote_delim": bool(use_quote_delim),
+             "na_value": na_value, "select_cols": None if select_cols is None else tuple(select_cols)}
+    specs = [(dt.as_dtype(tn), recs.shape) for tn in types]
+    return list(_host_op("decode_csv", [recs] + defaults, attrs, specs, name or "DecodeCSV"))

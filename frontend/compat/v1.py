@@ -109,3 +109,4 @@ unsorted_segment_sqrt_n = math.unsorted_segment_sqrt_n
 from fuseflow.compat.ops_v1_extra import matrix_determinant, matrix_inverse  # noqa: E402
 matrix_solve = linalg.solve
 from fuseflow.summary_v1 import Event  # noqa: F401,E402
+from fuseflow.io_ops import decode_csv  # noqa: F401,E402
