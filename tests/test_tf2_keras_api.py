@@ -250,3 +250,21 @@ def test_keras3_variable_names_and_paths():
     assert [v.name for v in opt.variables] == ["iteration", "learning_rate", "fc_kernel_momentum",
                                                "fc_kernel_velocity"]
     assert opt.variables[2].path == "adam/fc_kernel_momentum"
+
+
+def test_adamax_matches_keras_formula_and_unsupported_optimizers_are_named():
+    v = tf.Variable([1.0, -2.0])
+    opt = tf.keras.optimizers.Adamax(0.1)
+    m, u, w = np.zeros(2), np.zeros(2), np.array([1.0, -2.0])
+    for t in range(1, 4):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(v * v * v)
+        opt.apply_gradients([(tape.gradient(loss, v), v)])
+        g = 3 * w * w
+        m = m + (g - m) * 0.1
+        u = np.maximum(0.999 * u, np.abs(g))
+        w = w - 0.1 * m / ((1 - 0.9 ** t) * (u + 1e-7))
+    np.testing.assert_allclose(v.numpy(), w, rtol=1e-5)
+    assert isinstance(tf.keras.optimizers.get("adamax"), tf.keras.optimizers.Adamax)
+    with pytest.raises(NotImplementedError, match="Nadam"):
+        tf.keras.optimizers.Nadam()

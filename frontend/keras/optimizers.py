@@ -739,8 +739,67 @@ class Adadelta(Optimizer):
         return c
 
 
+class Adamax(Optimizer):
+    """Keras 3: m += (g - m) * (1 - beta_1); u = max(beta_2 * u, |g|);
+    var -= lr * m / ((1 - beta_1^t) * (u + epsilon))."""
+    _DEFAULT_NAME = "adamax"
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 ema_overwrite_frequency=None, loss_scale_factor=None, gradient_accumulation_steps=None,
+                 name="adamax", **kwargs):
+        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
+                         global_clipnorm=global_clipnorm, use_ema=use_ema, ema_momentum=ema_momentum,
+                         ema_overwrite_frequency=ema_overwrite_frequency, loss_scale_factor=loss_scale_factor,
+                         gradient_accumulation_steps=gradient_accumulation_steps, name=name, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+
+    def _build_slots(self, var):
+        self.add_variable_from_reference(var, "m")
+        self.add_variable_from_reference(var, "u")
+
+    def update_step(self, gradient, variable, learning_rate):
+        from ..train.optimizer import _control_deps
+        dtype = _dtype(variable)
+        lr = _ops.cast(_ops.tensor(learning_rate), dtype)
+        g = _ops.cast(gradient, dtype)
+        local_step = _ops.cast(_ops.add(_ops.tensor(self._iterations), _ops.const(1, dt.int64)), dtype)
+        beta_1_power = _ops.pow_(_py(self.beta_1, dtype), local_step)
+        m, u = self._slot(variable, "m"), self._slot(variable, "u")
+        new_m = _ops.add(_ops.tensor(m), _ops.mul(_ops.sub(g, _ops.tensor(m)), _py(1 - self.beta_1, dtype)))
+        new_u = _ops.maximum(_ops.mul(_py(self.beta_2, dtype), _ops.tensor(u)), _ops.abs_(g))
+        updates = [m.assign(new_m), u.assign(new_u)]
+        one = _ops.const(1, dtype)
+        with _control_deps([_ops.as_op(x) for x in updates]):
+            return variable.assign_sub(_ops.div(_ops.mul(lr, new_m),
+                                                _ops.mul(_ops.sub(one, beta_1_power),
+                                                         _ops.add(new_u, _py(self.epsilon, dtype)))))
+
+    def get_config(self):
+        c = super().get_config()
+        c.update(beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
+        return c
+
+
+def _unsupported_optimizer(name):
+    class Unsupported(Optimizer):
+        def __init__(self, *args, **kwargs):
+            raise NotImplementedError(f"keras.optimizers.{name} is not supported by fuseflow (SGD, Adam, AdamW, "
+                                      f"RMSprop, Adagrad, Adadelta and Adamax are)")
+    Unsupported.__name__ = Unsupported.__qualname__ = name
+    return Unsupported
+
+
+Nadam = _unsupported_optimizer("Nadam")
+Ftrl = _unsupported_optimizer("Ftrl")
+Lion = _unsupported_optimizer("Lion")
+Adafactor = _unsupported_optimizer("Adafactor")
+
+
 _BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad,
-            "adadelta": Adadelta}
+            "adadelta": Adadelta, "adamax": Adamax, "nadam": Nadam, "ftrl": Ftrl, "lion": Lion}
 
 
 def get(identifier):
@@ -772,5 +831,6 @@ def deserialize(config, custom_objects=None):
     return cls.from_config(config["config"])
 
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "schedules", "get", "serialize",
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl",
+           "Lion", "Adafactor", "schedules", "get", "serialize",
            "deserialize", "LearningRateSchedule", "ExponentialDecay"]
