@@ -24,18 +24,9 @@ def _lr_tensor(learning_rate):
 
 
 def _ratio(global_step, decay_steps, dtype):
-    """global_step / decay_steps in `dtype`, correctly rounded as TF's Div kernel computes it.
-
-    The compiled kernels may turn a division by a constant into a multiplication by its
-    reciprocal (`arcp`), which is 1 ulp off: 41 * (1/41) = 0.99999994 in float32, so a
-    staircase floor would stay on the previous step. Dividing in float64 and rounding once
-    to `dtype` gives TF's float32 quotient (the float64 error is far below float32's ulp)."""
-    wide = "float64"
-    if dtype.name != "float32":
-        return _ops.div(_ops.tensor(global_step, dtype), _ops.tensor(decay_steps, dtype))
-    step = _ops.cast(_ops.tensor(global_step, dtype), wide)
-    steps = _ops.cast(_ops.tensor(decay_steps, dtype), wide)
-    return _ops.cast(_ops.div(step, steps), dtype)
+    """global_step / decay_steps in `dtype` (TF's Div: correctly rounded, so a staircase floor of
+    41 / 41 is exactly 1)."""
+    return _ops.div(_ops.tensor(global_step, dtype), _ops.tensor(decay_steps, dtype))
 
 
 def exponential_decay(learning_rate, global_step, decay_steps, decay_rate, staircase=False, name=None):
