@@ -103,6 +103,19 @@ def test_ftrl_rejects_positive_power():
         tf.train.FtrlOptimizer(0.1, learning_rate_power=0.5)
 
 
+def sgdr(step, lr=0.1, first=10, t_mul=2.0, m_mul=1.0, alpha=0.0):
+    """cosine_decay_restarts in float64 (TF's formula)."""
+    frac = step / first
+    if t_mul == 1.0:
+        i = math.floor(frac)
+        frac -= i
+    else:
+        i = math.floor(math.log(1 - frac * (1 - t_mul)) / math.log(t_mul))
+        frac = (frac - (1 - t_mul ** i) / (1 - t_mul)) / t_mul ** i
+    cosine = 0.5 * m_mul ** i * (1 + math.cos(math.pi * frac))
+    return lr * ((1 - alpha) * cosine + alpha)
+
+
 SCHEDULES = {
     "exp_staircase_41": (lambda g: tf.train.exponential_decay(0.1, g, 41, 0.5, staircase=True),
                          lambda s: 0.1 * 0.5 ** (s // 41)),
@@ -117,6 +130,12 @@ SCHEDULES = {
                          lambda s: (0.1 - 0.01) * (1 - s / (41 * max(1, math.ceil(s / 41)))) ** 2 + 0.01),
     "cosine_alpha": (lambda g: tf.train.cosine_decay(0.1, g, 30, alpha=0.1),
                      lambda s: 0.1 * (0.9 * 0.5 * (1 + math.cos(math.pi * min(s, 30) / 30)) + 0.1)),
+    "cosine_restarts": (lambda g: tf.train.cosine_decay_restarts(0.1, g, 10), lambda s: sgdr(s)),
+    "cosine_restarts_flat": (lambda g: tf.train.cosine_decay_restarts(0.1, g, 10, t_mul=1.0, m_mul=0.5, alpha=0.1),
+                             lambda s: sgdr(s, t_mul=1.0, m_mul=0.5, alpha=0.1)),
+    "linear_cosine": (lambda g: tf.train.linear_cosine_decay(0.1, g, 30, num_periods=2, alpha=0.1),
+                      lambda s: 0.1 * ((0.1 + (30 - min(s, 30)) / 30) * 0.5 * (1 + math.cos(math.pi * 4 * min(s, 30) / 30))
+                                       + 0.001)),
     "piecewise": (lambda g: tf.train.piecewise_constant(g, [10, 20], [1.0, 0.5, 0.1]),
                   lambda s: 1.0 if s <= 10 else (0.5 if s <= 20 else 0.1)),
 }

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import importlib
 
-from .learning_rate_decay import (cosine_decay, exponential_decay, inverse_time_decay, natural_exp_decay,
-                                  piecewise_constant, piecewise_constant_decay, polynomial_decay)
+from .learning_rate_decay import (cosine_decay, cosine_decay_restarts, exponential_decay, inverse_time_decay,
+                                  linear_cosine_decay, natural_exp_decay, piecewise_constant,
+                                  piecewise_constant_decay, polynomial_decay)
 from .moving_averages import ExponentialMovingAverage, assign_moving_average
 from .optimizer import Optimizer
 from .optimizers import (AdadeltaOptimizer, AdagradOptimizer, AdamOptimizer, FtrlOptimizer,

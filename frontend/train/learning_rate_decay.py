@@ -114,3 +114,45 @@ def piecewise_constant(x, boundaries, values, name=None):
 
 
 piecewise_constant_decay = piecewise_constant
+
+
+def cosine_decay_restarts(learning_rate, global_step, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0,
+                          name=None):
+    """SGDR: cosine annealing restarted after first_decay_steps * t_mul^i steps, each cycle's
+    peak scaled by m_mul^i."""
+    _check_step(global_step, "cosine_decay_restarts")
+    lr = _lr_tensor(learning_rate)
+    dtype = lr.dtype
+    one = _ops.const(1, dtype)
+    fraction = _ratio(global_step, first_decay_steps, dtype)
+    t = _ops.const(t_mul, dtype)
+    if t_mul == 1.0:
+        i_restart = _ops.floor(fraction)
+        fraction = _ops.sub(fraction, i_restart)
+    else:
+        i_restart = _ops.floor(_ops.div(_ops.log(_ops.sub(one, _ops.mul(fraction, _ops.sub(one, t)))), _ops.log(t)))
+        sum_r = _ops.div(_ops.sub(one, _ops.pow_(t, i_restart)), _ops.sub(one, t))
+        fraction = _ops.div(_ops.sub(fraction, sum_r), _ops.pow_(t, i_restart))
+    m_fac = _ops.pow_(_ops.const(m_mul, dtype), i_restart)
+    cosine = _ops.mul(_ops.mul(_ops.const(0.5, dtype), m_fac),
+                      _ops.add(one, _ops.cos(_ops.mul(_ops.const(math.pi, dtype), fraction))))
+    a = _ops.const(alpha, dtype)
+    decayed = _ops.add(_ops.mul(_ops.sub(one, a), cosine), a)
+    return _ops.mul(lr, decayed, name=name or "SGDRDecay")
+
+
+def linear_cosine_decay(learning_rate, global_step, decay_steps, num_periods=0.5, alpha=0.0, beta=0.001,
+                        name=None):
+    """((alpha + (decay_steps - step) / decay_steps) * 0.5 * (1 + cos(2 pi num_periods step / decay_steps))
+    + beta) * lr, with step clamped to decay_steps."""
+    _check_step(global_step, "linear_cosine_decay")
+    lr = _lr_tensor(learning_rate)
+    dtype = lr.dtype
+    steps = _ops.tensor(decay_steps, dtype)
+    step = _ops.minimum(_ops.tensor(global_step, dtype), steps)
+    linear = _ops.div(_ops.sub(steps, step), steps)
+    fraction = _ops.mul(_ops.mul(_ops.const(2.0, dtype), _ops.const(num_periods, dtype)), _ops.div(step, steps))
+    cosine = _ops.mul(_ops.const(0.5, dtype),
+                      _ops.add(_ops.const(1, dtype), _ops.cos(_ops.mul(_ops.const(math.pi, dtype), fraction))))
+    decayed = _ops.add(_ops.mul(_ops.add(_ops.const(alpha, dtype), linear), cosine), _ops.const(beta, dtype))
+    return _ops.mul(lr, decayed, name=name or "LinearCosineDecay")
