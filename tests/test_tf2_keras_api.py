@@ -268,3 +268,11 @@ def test_adamax_matches_keras_formula_and_unsupported_optimizers_are_named():
     assert isinstance(tf.keras.optimizers.get("adamax"), tf.keras.optimizers.Adamax)
     with pytest.raises(NotImplementedError, match="Nadam"):
         tf.keras.optimizers.Nadam()
+
+
+def test_hard_silu_activation():
+    x = tf.constant([-4.0, -1.0, 0.0, 1.0, 4.0])
+    xn = x.numpy()
+    expected = xn * np.clip(xn / 6 + 0.5, 0, 1)
+    np.testing.assert_allclose(tf.keras.activations.hard_silu(x).numpy(), expected, rtol=1e-6)
+    np.testing.assert_allclose(layers.Activation("hard_swish")(x).numpy(), expected, rtol=1e-6)

@@ -96,7 +96,17 @@ def mish(x):
     return x * tf.nn.tanh(tf.nn.softplus(x))
 
 
+def hard_silu(x):
+    """x * hard_sigmoid(x) (Keras 3; also named hard_swish)."""
+    x = tf.convert_to_tensor(x)
+    return x * hard_sigmoid(x)
+
+
+hard_swish = hard_silu
+
+
 _BY_NAME = {
+    "hard_silu": hard_silu, "hard_swish": hard_swish,
     "linear": linear, "relu": relu, "relu6": relu6, "leaky_relu": leaky_relu, "sigmoid": sigmoid,
     "hard_sigmoid": hard_sigmoid, "tanh": tanh, "softmax": softmax, "log_softmax": log_softmax, "elu": elu,
     "selu": selu, "softplus": softplus, "softsign": softsign, "silu": silu, "swish": swish, "gelu": gelu,
