@@ -356,8 +356,8 @@ class Saver:
         if save_path is None:
             raise ValueError("Can't load save_path when it is None.")
         if not checkpoint_exists(save_path):
-            raise NotFoundError(None, None, f"Failed to find any matching files for {save_path}: the checkpoint "
-                                            f"{save_path}.index does not exist")
+            # TF1's Saver.restore checks the prefix first and raises ValueError (not NotFoundError)
+            raise ValueError(f"The passed save_path is not a valid checkpoint: {save_path}")
         values = read_checkpoint(save_path)
         for name, var in self._variables().items():
             if name not in values:

@@ -51,3 +51,20 @@ def test_saver_round_trip_and_import_meta_graph_is_unsupported(tmp_path):
     with tf.Graph().as_default():
         with pytest.raises(NotImplementedError, match="import_meta_graph"):
             tf.train.import_meta_graph(os.path.join(d, "model.ckpt-2.meta"))
+
+
+def test_restore_errors(tmp_path):
+    prefix = os.path.join(str(tmp_path), "m.ckpt")
+    with tf.Graph().as_default():
+        tf.Variable([1.0, 2.0], name="v1")
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            saver.save(sess, prefix, write_meta_graph=False)
+            with pytest.raises(ValueError, match="not a valid checkpoint"):
+                saver.restore(sess, os.path.join(str(tmp_path), "missing.ckpt"))
+    with tf.Graph().as_default():
+        tf.Variable(0.0, name="other")
+        with tf.Session() as sess:
+            with pytest.raises(tf.errors.NotFoundError, match="other"):
+                tf.train.Saver().restore(sess, prefix)
