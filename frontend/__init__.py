@@ -11,6 +11,10 @@ import importlib.util as _importlib_util
 import sys as _sys
 import types as _types
 
+# The TensorFlow API version fuseflow follows (programs print or check tf.__version__); the
+# package's own version is in pyproject.toml.
+__version__ = "2.21.0"
+
 # Submodules whose name is also an API object of a different kind (tf.function is the
 # decorator, not frontend/function.py): the API object wins.
 _API_OVER_SUBMODULE = frozenset({"function", "gradients"})
