@@ -67,6 +67,10 @@ class Operation:
     def get_attr(self, name):
         return self.attrs[name]
 
+    def values(self):
+        """The op's outputs (TF's Operation.values())."""
+        return tuple(self.outputs)
+
     def run(self, feed_dict=None, session=None):
         from fuseflow.session import get_default_session
         sess = session or get_default_session()
@@ -179,6 +183,10 @@ class Graph:
         op_name, idx = name.rsplit(":", 1)
         op = self.get_operation_by_name(op_name)
         return op.outputs[int(idx)]
+
+    def as_graph_def(self, from_version=None, add_shapes=False):
+        from .graph_def import graph_def
+        return graph_def(self)
 
     def as_graph_element(self, obj):
         if isinstance(obj, str):

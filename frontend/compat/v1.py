@@ -110,3 +110,5 @@ from fuseflow.compat.ops_v1_extra import matrix_determinant, matrix_inverse  # n
 matrix_solve = linalg.solve
 from fuseflow.summary_v1 import Event  # noqa: F401,E402
 from fuseflow.io_ops import decode_csv  # noqa: F401,E402
+from fuseflow.graph_def import GraphDef, NodeDef, write_graph as _write_graph  # noqa: F401,E402
+io.write_graph = _write_graph

@@ -22,7 +22,7 @@ from .training_util import (assert_global_step, create_global_step, get_global_s
 # looked up there on first use, so this package does not depend on their import order.
 _ELSEWHERE = ("fuseflow.saver", "fuseflow.checkpoint", "fuseflow.checkpoints", "fuseflow.queues",
               "fuseflow.input_pipeline", "fuseflow.coordinator", "fuseflow.example", "fuseflow.host_ops",
-              "fuseflow.monitored_session", "fuseflow.summary_v1")
+              "fuseflow.monitored_session", "fuseflow.summary_v1", "fuseflow.graph_def")
 
 
 def __getattr__(name):
