@@ -102,3 +102,27 @@ def test_gather_nd_batch_dims_and_matvec():
     a = tf.constant([[1.0, 2.0], [3.0, 4.0]])
     assert tf.linalg.matvec(a, tf.constant([1.0, 1.0])).numpy().tolist() == [3.0, 7.0]
     assert tf.linalg.matvec(a, tf.constant([1.0, 0.0]), transpose_a=True).numpy().tolist() == [1.0, 2.0]
+
+
+def test_tensor_array_static_indices():
+    ta = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+    for i in range(3):
+        ta = ta.write(i, tf.constant([float(i), 2.0]))
+    assert ta.stack().numpy().tolist() == [[0.0, 2.0], [1.0, 2.0], [2.0, 2.0]]
+    assert int(ta.size()) == 3 and ta.read(1).numpy().tolist() == [1.0, 2.0]
+    ta2 = tf.TensorArray(tf.int32, size=2).unstack([[1, 2], [3, 4]])
+    assert ta2.gather([1, 0]).numpy().tolist() == [[3, 4], [1, 2]]
+    assert ta2.concat().numpy().tolist() == [1, 2, 3, 4]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="not resizeable"):
+        tf.TensorArray(tf.float32, size=1).write(2, 1.0)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="already been written"):
+        tf.TensorArray(tf.float32, size=1).write(0, 1.0).write(0, 2.0)
+
+    @tf.function
+    def f(x):
+        arr = tf.TensorArray(tf.float32, size=3)
+        for i in range(3):
+            arr = arr.write(i, x * i)
+        return arr.stack()
+
+    assert f(tf.constant(2.0)).numpy().tolist() == [0.0, 2.0, 4.0]
