@@ -137,4 +137,3 @@ class TensorArray:
 
     def __repr__(self):
         return f"<TensorArray dtype={self._dtype.name} size={len(self._items)}>"
-
