@@ -13,3 +13,4 @@ from ..nn_ops import (avg_pool_v1 as avg_pool, bias_add_v1 as bias_add, conv2d_t
                       weighted_cross_entropy_with_logits_v1 as weighted_cross_entropy_with_logits, xw_plus_b)
 from ..math_ops import in_top_k_v1 as in_top_k
 from ..compat.keras_legacy_v1 import rnn_cell  # noqa: F401,E402
+from ..compat.pool_argmax_v1 import max_pool_with_argmax  # noqa: F401,E402

@@ -1,0 +1,36 @@
+"""tf.nn.max_pool_with_argmax (001's unpooling example): pooled values equal max_pool, argmax
+is the flat (y * W + x) * C + c index of the first maximum of each window."""
+import numpy as np
+
+import fuseflow.compat.v1 as tf
+
+
+def test_unpool_example():
+    rows = [[[float(r), float(r + 4)]] * 4 for r in range(4)]
+    with tf.Graph().as_default():
+        img = tf.reshape(tf.constant(rows), [1, 4, 4, 2])
+        encode, mask = tf.nn.max_pool_with_argmax(img, [1, 2, 2, 1], [1, 2, 2, 1], padding="SAME")
+        flat = tf.reshape(encode, [-1])
+        indices = tf.stack([mask // 8, mask % 8 // 2, tf.ones_like(mask) * tf.range(2, dtype=tf.int64)], -1)
+        unpooled = tf.scatter_nd(tf.reshape(indices, [-1, 3]), flat, [4, 4, 2])
+        with tf.Session() as sess:
+            e, m, u = sess.run([encode, mask, unpooled])
+    assert e.ravel().tolist() == [1, 5, 1, 5, 3, 7, 3, 7]
+    assert m.dtype == np.int64 and m.ravel().tolist() == [8, 9, 12, 13, 24, 25, 28, 29]
+    assert u[..., 1].tolist() == [[0, 0, 0, 0], [5, 0, 5, 0], [0, 0, 0, 0], [7, 0, 7, 0]]
+
+
+def test_argmax_indices_against_values():
+    x = np.random.RandomState(0).randn(2, 5, 7, 3).astype(np.float32)
+    with tf.Graph().as_default():
+        same = tf.nn.max_pool_with_argmax(x, [1, 3, 3, 1], [1, 2, 2, 1], "SAME", include_batch_in_index=True)
+        valid = tf.nn.max_pool_with_argmax(x, [1, 2, 3, 1], [1, 1, 2, 1], "VALID", Targmax=tf.int32)
+        refs = [tf.nn.max_pool(x, [1, 3, 3, 1], [1, 2, 2, 1], "SAME"), tf.nn.max_pool(x, [1, 2, 3, 1], [1, 1, 2, 1], "VALID")]
+        with tf.Session() as sess:
+            (e1, m1), (e2, m2), (r1, r2) = sess.run([same, valid, refs])
+    np.testing.assert_array_equal(e1, r1)
+    np.testing.assert_array_equal(x.ravel()[m1], e1)
+    np.testing.assert_array_equal(e2, r2)
+    assert m2.dtype == np.int32
+    for b in range(2):
+        np.testing.assert_array_equal(x[b].ravel()[m2[b]], e2[b])
