@@ -120,15 +120,18 @@ def _graph_read(var, graph):
 
 # --------------------------------------------------------------------------- connectivity
 def reachable_from(ys, stop=()) -> set:
-    """Tensors some y depends on through differentiable float paths (backward reachability)."""
+    """Tensors some y depends on through differentiable float paths (backward reachability).
+    A `stop` tensor is reached (ys can be differentiated with respect to it) but not crossed."""
     stop = set(stop)
     seen: set = set()
     stack = list(ys)
     while stack:
         t = stack.pop()
-        if t in seen or t in stop or not is_backpropagatable(t.dtype):
+        if t in seen or not is_backpropagatable(t.dtype):
             continue
         seen.add(t)
+        if t in stop:
+            continue
         op = t.op
         if op_is_differentiable(op):
             stack.extend(op.inputs)
@@ -226,7 +229,10 @@ def _replay_gradients(ctx, op, inputs):
     stops = rest[k:k + a.get("num_stops", 0)]
     em = ctx.emitter(op)
     if stops:
-        _cut_at(ctx.graph, em, stops)
+        cuts = _cut_at(ctx.graph, em, stops)
+        # an x that is itself a stop tensor is differentiated at its cut (TF: d(a + b)/db = 1
+        # with stop_gradients=[a, b])
+        xs = [cuts.get((x.node, x.out), x) for x in xs]
     grads = ir_gradients(ctx.graph, list(ys), list(xs),
                          grad_ys if any(gy is not None for gy in grad_ys) else None)
     out = []
@@ -241,6 +247,7 @@ def _replay_gradients(ctx, op, inputs):
 def _cut_at(g, em, stops):
     """`stop_gradients=`: route every use of a stop tensor through stop_gradient (an identity
     in the forward program), so autodiff treats it as a constant."""
+    cuts = {}
     for v in stops:
         users = g.users(v.node, v.out)
         if not users:
@@ -249,3 +256,5 @@ def _cut_at(g, em, stops):
         for user, slot in users:
             if user != cut.node:
                 g.set_operand(user, slot, cut)
+        cuts[(v.node, v.out)] = cut
+    return cuts

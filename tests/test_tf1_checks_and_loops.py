@@ -120,3 +120,22 @@ def test_categorical_and_shuffle_properties():
     assert (r[1] == 0).all()
     assert cr.dtype == np.int32 and (cr == 1).all()
     assert sorted(shr.tolist()) == list(range(10))
+
+
+def test_gradients_with_respect_to_stop_tensors():
+    with tf.Graph().as_default():
+        a = tf.constant(0.0)
+        b = 2 * a
+        both = tf.gradients(a + b, [a, b], stop_gradients=[a, b])
+        only_b = tf.gradients(a + b, [a, b], stop_gradients=[b])
+        plain = tf.gradients(a + b, [a, b])
+        w = tf.Variable(3.0)
+        h = w * w
+        through = tf.gradients(h * 2.0, [w, h], stop_gradients=[h])
+        assert through[0] is None
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            assert sess.run(both) == [1.0, 1.0]
+            assert sess.run(only_b) == [1.0, 1.0]
+            assert sess.run(plain) == [3.0, 1.0]
+            assert sess.run(through[1]) == 2.0
