@@ -78,6 +78,60 @@ def _bilinear_weights(in_size, out_size, align_corners, half_pixel):
     return lower, upper, (pos - floor).astype(np.float32)
 
 
+_CUBIC_TABLE_SIZE = 1024
+
+
+def _cubic_table(a: float) -> np.ndarray:
+    """TF's tabulated cubic kernel: entry 2i is the weight at distance i/1024, 2i+1 at 1 + i/1024."""
+    x = np.arange(_CUBIC_TABLE_SIZE + 1, dtype=np.float64) / _CUBIC_TABLE_SIZE
+    x = x.astype(np.float32).astype(np.float64)
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    far = ((a * (x + 1) - 5 * a) * (x + 1) + 8 * a) * (x + 1) - 4 * a
+    return np.stack([near, far], axis=1).astype(np.float32).ravel()
+
+
+def _bicubic_matrix(in_size, out_size, align_corners, half_pixel) -> np.ndarray:
+    """[out, in] weights of ResizeBicubic: Keys cubic (a=-0.5) with half-pixel centers, taps outside
+    the image dropped and the rest renormalized; the legacy mode uses a=-0.75 and repeats edges."""
+    scale = _scale(in_size, out_size, align_corners)
+    table = _cubic_table(-0.5 if half_pixel else -0.75)
+    w = np.zeros((out_size, in_size), np.float32)
+    for o in range(out_size):
+        pos = (np.float32(o) + np.float32(0.5)) * scale - np.float32(0.5) if half_pixel else np.float32(o) * scale
+        loc = int(np.floor(pos))
+        offset = int(np.rint(np.float32(pos - np.float32(loc)) * np.float32(_CUBIC_TABLE_SIZE)))
+        taps = [table[offset * 2 + 1], table[offset * 2], table[(_CUBIC_TABLE_SIZE - offset) * 2],
+                table[(_CUBIC_TABLE_SIZE - offset) * 2 + 1]]
+        idx = [min(max(loc - 1 + k, 0), in_size - 1) for k in range(4)]
+        if half_pixel:
+            taps = [t if i == loc - 1 + k else np.float32(0) for k, (t, i) in enumerate(zip(taps, idx))]
+            total = np.float32(sum(taps, np.float32(0)))
+            if abs(total) >= 1000.0 * np.finfo(np.float32).tiny:
+                taps = [np.float32(t * (np.float32(1) / total)) for t in taps]
+        for i, t in zip(idx, taps):
+            w[o, i] += t
+    return w
+
+
+def _area_matrix(in_size, out_size, align_corners) -> np.ndarray:
+    """[out, in] weights of ResizeArea: each output cell averages the input cells it overlaps,
+    weighted by the overlap (the 1/scale factor included)."""
+    scale = _scale(in_size, out_size, align_corners)
+    w = np.zeros((out_size, in_size), np.float32)
+    for o in range(out_size):
+        lo, hi = np.float32(o) * scale, np.float32(o + 1) * scale
+        for i in range(int(np.floor(lo)), int(np.ceil(hi))):
+            w[o, min(i, in_size - 1)] += np.float32(min(np.float32(i + 1), hi) - max(np.float32(i), lo))
+    return w / scale
+
+
+def _separable_resize(x, wy: np.ndarray, wx: np.ndarray):
+    """Rows then columns through fixed [out, in] weight matrices (float32)."""
+    xf = M.cast(x, dt.float32)
+    rows = M.einsum("yi,bijc->byjc", _constant(wy, dt.float32, None, "row_weights", True), xf)
+    return M.einsum("xj,byjc->byxc", _constant(wx, dt.float32, None, "col_weights", True), rows)
+
+
 def _resize(images, size, method, align_corners, half_pixel, name, default):
     with op_scope(name, default, [images, size]) as scope:
         x, single = _as_batch(images, default)
@@ -97,9 +151,15 @@ def _resize(images, size, method, align_corners, half_pixel, name, default):
             cols = _constant(_nearest_index(w, ow, align_corners, half_pixel).astype(np.int32), dt.int32, None,
                              "cols", True)
             return _unbatch(gather(gather(x, rows, axis=1), cols, axis=2), single, scope)
+        if method == ResizeMethod.BICUBIC:
+            return _unbatch(_separable_resize(x, _bicubic_matrix(h, oh, align_corners, half_pixel),
+                                              _bicubic_matrix(w, ow, align_corners, half_pixel)), single, scope)
+        if method == ResizeMethod.AREA:
+            return _unbatch(_separable_resize(x, _area_matrix(h, oh, align_corners),
+                                              _area_matrix(w, ow, align_corners)), single, scope)
         if method != ResizeMethod.BILINEAR:
             raise NotImplementedError(f"tf.image.resize: method {method!r} is not supported by fuseflow "
-                                      f"(bilinear and nearest are)")
+                                      f"(bilinear, nearest, bicubic and area are)")
         xf = M.cast(x, dt.float32)
         top, bottom, ylerp = _bilinear_weights(h, oh, align_corners, half_pixel)
         left, right, xlerp = _bilinear_weights(w, ow, align_corners, half_pixel)
