@@ -276,3 +276,26 @@ def test_hard_silu_activation():
     expected = xn * np.clip(xn / 6 + 0.5, 0, 1)
     np.testing.assert_allclose(tf.keras.activations.hard_silu(x).numpy(), expected, rtol=1e-6)
     np.testing.assert_allclose(layers.Activation("hard_swish")(x).numpy(), expected, rtol=1e-6)
+
+
+def test_functional_input_output_and_feature_extractor():
+    i = tf.keras.Input((4,))
+    h = layers.Dense(3, name="h", kernel_initializer="ones")(i)
+    m = tf.keras.Model(i, layers.Dense(2)(h))
+    fe = tf.keras.Model(m.input, [m.get_layer("h").output, m.output])
+    a, b = fe(np.ones((2, 4), np.float32))
+    assert a.numpy().tolist() == [[4.0] * 3] * 2 and b.shape.as_list() == [2, 2]
+    seq = tf.keras.Sequential([tf.keras.Input((4,)), layers.Dense(3, name="h", kernel_initializer="ones"),
+                               layers.Dense(2)])
+    sub = tf.keras.Model(inputs=seq.inputs, outputs=seq.get_layer("h").output)
+    assert sub(np.ones((1, 4), np.float32)).numpy().tolist() == [[4.0, 4.0, 4.0]]
+
+
+def test_metrics_names_and_batch_callbacks():
+    m = _dense_model()
+    m.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    assert m.metrics_names == ["loss", "compile_metrics"]
+    seen = []
+    cb = tf.keras.callbacks.LambdaCallback(on_batch_end=lambda batch, logs: seen.append(batch))
+    m.fit(np.ones((4, 2)), np.ones((4, 1)), batch_size=2, epochs=1, verbose=0, callbacks=[cb])
+    assert seen == [0, 1]

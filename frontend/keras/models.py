@@ -75,6 +75,18 @@ class Model(TrainingMixin, Layer):
         return nest.flatten(self._outputs_struct) if self._functional else None
 
     @property
+    def input(self):
+        if self._functional:
+            return self._inputs_struct
+        return super().input
+
+    @property
+    def output(self):
+        if self._functional:
+            return self._outputs_struct
+        return super().output
+
+    @property
     def input_shape(self):
         if not self._functional:
             raise AttributeError(f"Model {self.name} has no defined input shape (it is not a functional model)")

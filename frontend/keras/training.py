@@ -194,7 +194,10 @@ class TrainingMixin:
 
     @property
     def metrics_names(self) -> list:
-        return [m.name for m in self.metrics]
+        # Keras 3 groups the compiled metrics under one 'compile_metrics' entry
+        if not getattr(self, "compiled", False):
+            return []
+        return ["loss"] + (["compile_metrics"] if self._metric_ids else [])
 
     def reset_metrics(self):
         for m in self.metrics:
