@@ -33,3 +33,4 @@ def categorical(logits, num_samples, dtype=None, seed=None, name=None):
 def multinomial(logits, num_samples, seed=None, name=None, output_dtype=None):
     """TF1's name of `categorical`."""
     return categorical(logits, num_samples, dtype=output_dtype, seed=seed, name=name)
+from ..compat.random_host_v1 import random_gamma as gamma, random_poisson as poisson  # noqa: F401,E402

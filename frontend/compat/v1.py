@@ -112,3 +112,5 @@ from fuseflow.summary_v1 import Event  # noqa: F401,E402
 from fuseflow.io_ops import decode_csv  # noqa: F401,E402
 from fuseflow.graph_def import GraphDef, NodeDef, write_graph as _write_graph  # noqa: F401,E402
 io.write_graph = _write_graph
+from fuseflow.compat.random_host_v1 import random_gamma, random_poisson  # noqa: F401,E402
+random_crop = image.random_crop
