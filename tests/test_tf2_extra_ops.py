@@ -126,3 +126,21 @@ def test_tensor_array_static_indices():
         return arr.stack()
 
     assert f(tf.constant(2.0)).numpy().tolist() == [0.0, 2.0, 4.0]
+
+
+def test_random_generator_sequences():
+    g = tf.random.Generator.from_seed(1)
+    a, b = g.normal([3]).numpy(), g.normal([3]).numpy()
+    assert tf.random.Generator.from_seed(1).normal([3]).numpy().tolist() == a.tolist()
+    assert a.tolist() != b.tolist()
+    u = g.uniform([100], 2, 5, dtype=tf.int32).numpy()
+    assert u.dtype == np.int32 and u.min() >= 2 and u.max() < 5
+    t = g.truncated_normal([200]).numpy()
+    assert np.abs(t).max() <= 2.0
+
+    @tf.function
+    def draw():
+        return g.normal([2])
+
+    with pytest.raises(NotImplementedError, match="Generator"):
+        draw()

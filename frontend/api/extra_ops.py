@@ -273,3 +273,64 @@ def gather_nd_batched(params, indices, batch_dims):
         r = array_ops.reshape(r, [1] * j + [shape[j]] + [1] * (len(lead) - j - 1) + [1])
         coords.append(array_ops.broadcast_to(r, lead + [1]))
     return array_ops.gather_nd(p, array_ops.concat(coords + [idx], axis=-1))
+
+
+# ----------------------------------------------------------------------- tf.random.Generator
+class Generator:
+    """A seeded stream of random numbers: each draw is a stateless draw keyed by (seed, counter),
+    and the counter advances, so one seed gives one reproducible sequence (not TF's Philox
+    numbers). Draws are eager-only: inside fuseflow.function the counter could not advance."""
+
+    def __init__(self, seed: int, counter: int = 0):
+        self._seed = int(seed) & 0x7FFFFFFF
+        self._counter = int(counter)
+
+    @classmethod
+    def from_seed(cls, seed, alg=None):
+        return cls(int(np.asarray(seed)))
+
+    @classmethod
+    def from_non_deterministic_state(cls, alg=None):
+        return cls(int(np.random.SeedSequence().entropy % (2 ** 31)))
+
+    def reset_from_seed(self, seed):
+        self._seed, self._counter = int(np.asarray(seed)) & 0x7FFFFFFF, 0
+
+    def _next_seed(self, what):
+        from ..graph import graph_is_active
+        if graph_is_active():
+            raise NotImplementedError(f"tf.random.Generator.{what} inside a fuseflow.function or graph is not "
+                                      f"supported (its state cannot advance there); draw eagerly")
+        seed = [self._seed, self._counter]
+        self._counter += 1
+        return seed
+
+    def normal(self, shape, mean=0.0, stddev=1.0, dtype=dt.float32, name=None):
+        return random_ops.stateless_random_normal(shape, self._next_seed("normal"), mean, stddev, dtype)
+
+    def uniform(self, shape, minval=0, maxval=None, dtype=dt.float32, name=None):
+        return random_ops.stateless_random_uniform(shape, self._next_seed("uniform"), minval, maxval, dtype)
+
+    def truncated_normal(self, shape, mean=0.0, stddev=1.0, dtype=dt.float32, name=None):
+        return random_ops.stateless_truncated_normal(shape, self._next_seed("truncated_normal"), mean, stddev,
+                                                     dtype)
+
+    def make_seeds(self, count=1):
+        draws = self.uniform([2, count], minval=0, maxval=2 ** 31 - 1, dtype=dt.int64)
+        return draws
+
+    def split(self, count=1):
+        return [Generator(int(s)) for s in np.asarray(self.uniform([count], 0, 2 ** 31 - 1, dt.int64).numpy())]
+
+
+_global_generator = []
+
+
+def get_global_generator():
+    if not _global_generator:
+        _global_generator.append(Generator.from_non_deterministic_state())
+    return _global_generator[0]
+
+
+def set_global_generator(generator):
+    _global_generator[:] = [generator]
