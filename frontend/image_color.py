@@ -4,6 +4,8 @@ random_* variants, written as element-wise tensor ops with the formulas of TF's 
 (other dtypes are converted with convert_image_dtype and back, as TF does)."""
 from __future__ import annotations
 
+import numpy as np
+
 
 def _tf():
     import fuseflow.compat.v1 as tf
@@ -123,7 +125,6 @@ def _unsupported(name, why):
     return fn
 
 
-draw_bounding_boxes = _unsupported("draw_bounding_boxes", "no box-drawing kernel")
 sample_distorted_bounding_box = _unsupported("sample_distorted_bounding_box", "no random box sampler")
 decode_jpeg = _unsupported("decode_jpeg", "no image codecs; feed decoded arrays")
 encode_jpeg = _unsupported("encode_jpeg", "no image codecs")
@@ -132,3 +133,66 @@ encode_png = _unsupported("encode_png", "no image codecs")
 decode_image = _unsupported("decode_image", "no image codecs; feed decoded arrays")
 decode_gif = _unsupported("decode_gif", "no image codecs; feed decoded arrays")
 decode_bmp = _unsupported("decode_bmp", "no image codecs; feed decoded arrays")
+
+
+# RGBA colours TF cycles through when no `colors` are given (yellow, blue, red, lime, purple,
+# olive, maroon, navy, aqua, fuchsia); grey images use 1 in their only channel.
+_BOX_COLORS = np.array([[1, 1, 0, 1], [0, 0, 1, 1], [1, 0, 0, 1], [0, 1, 0, 1], [0.5, 0, 0.5, 1],
+                        [0.5, 0.5, 0, 1], [0.5, 0, 0, 1], [0, 0, 0.5, 1], [0, 1, 1, 1], [1, 0, 1, 1]], np.float32)
+
+
+def _draw_boxes_np(images, boxes, colors):
+    """One-pixel box outlines drawn like TF's DrawBoundingBoxes kernel: corners at
+    trunc(coord * (size - 1)), edges outside the image skipped, inverted boxes ignored."""
+    out = np.array(images, copy=True)
+    batch, height, width, depth = out.shape
+    if colors is None or np.size(colors) == 0:
+        table = _BOX_COLORS[:, :depth].copy()
+        if depth == 1:
+            table[:, 0] = 1
+    else:
+        table = np.asarray(colors, np.float32)[:, :depth]
+    for b in range(batch):
+        for k, box in enumerate(np.asarray(boxes, np.float32)[b]):
+            color = table[k % len(table)].astype(out.dtype)
+            r0, c0, r1, c1 = (int(np.float32(box[0]) * np.float32(height - 1)),
+                              int(np.float32(box[1]) * np.float32(width - 1)),
+                              int(np.float32(box[2]) * np.float32(height - 1)),
+                              int(np.float32(box[3]) * np.float32(width - 1)))
+            if r0 > r1 or c0 > c1 or r0 >= height or r1 < 0 or c0 >= width or c1 < 0:
+                continue
+            rr0, rr1, cc0, cc1 = max(r0, 0), min(r1, height - 1), max(c0, 0), min(c1, width - 1)
+            if r0 >= 0:
+                out[b, r0, cc0:cc1 + 1] = color
+            if r1 < height:
+                out[b, r1, cc0:cc1 + 1] = color
+            if c0 >= 0:
+                out[b, rr0:rr1 + 1, c0] = color
+            if c1 < width:
+                out[b, rr0:rr1 + 1, c1] = color
+    return out
+
+
+def draw_bounding_boxes(images, boxes, name=None, colors=None):
+    """Outlines of `boxes` ([batch, n, 4] of y_min, x_min, y_max, x_max in [0, 1]) drawn on
+    float `images` [batch, height, width, 1|3|4] (drawn on the host)."""
+    tf = _tf()
+    with tf.name_scope(name, "DrawBoundingBoxes", [images, boxes]):
+        x = tf.convert_to_tensor(images)
+        if x.dtype not in (tf.float32, tf.float16):
+            raise TypeError(f"draw_bounding_boxes: images must be float32 or half, got {x.dtype.name}")
+        if x.shape.ndims is not None and x.shape.ndims != 4:
+            raise ValueError("The rank of the images should be 4")
+        depth = x.shape.as_list()[-1] if x.shape.ndims == 4 else None
+        if depth is not None and depth not in (1, 3, 4):
+            raise ValueError("Channel depth should be either 1 (GRY), 3 (RGB), or 4 (RGBA)")
+        b = tf.cast(tf.convert_to_tensor(boxes), tf.float32)
+        inputs = [x, b] + ([tf.cast(tf.convert_to_tensor(colors), tf.float32)] if colors is not None else [])
+        out = tf.py_func(lambda im, bx, *col: _draw_boxes_np(im, bx, col[0] if col else None), inputs, x.dtype,
+                         name="DrawBoundingBoxes")
+        out.set_shape(x.shape)
+        return out
+
+
+def draw_bounding_boxes_v2(images, boxes, colors, name=None):
+    return draw_bounding_boxes(images, boxes, name=name, colors=colors)

@@ -59,3 +59,18 @@ def test_uint8_aliases_and_random_variants():
         tf.image.random_hue(IM, 0.7)
     with pytest.raises(NotImplementedError, match="decode_jpeg"):
         tf.image.decode_jpeg(b"")
+
+
+def test_draw_bounding_boxes():
+    with tf.Graph().as_default(), tf.Session() as sess:
+        small = sess.run(tf.image.draw_bounding_boxes(
+            tf.zeros([1, 3, 3, 3]), np.array([0, 0, 1, 1.0]).reshape(1, 1, 4),
+            colors=np.array([[1.0, 0, 0], [0, 0, 1.0]])))
+        big = sess.run(tf.image.draw_bounding_boxes(
+            np.zeros((1, 10, 12, 3), np.float32), tf.constant([[[0.05, 0.05, 0.9, 0.7], [0.35, 0.47, 0.5, 0.56]]])))
+    assert small[0, ..., 0].tolist() == [[1, 1, 1], [1, 0, 1], [1, 1, 1]] and small[..., 1:].max() == 0
+    yellow = (big[0] == [1, 1, 0]).all(-1)
+    assert yellow[0, :8].all() and yellow[8, :8].all() and yellow[:9, 0].all() and yellow[:9, 7].all()
+    assert yellow.sum() == 2 * 8 + 2 * 7
+    blue = (big[0] == [0, 0, 1]).all(-1)
+    assert np.argwhere(blue).tolist() == [[3, 5], [3, 6], [4, 5], [4, 6]]
