@@ -299,3 +299,17 @@ def test_metrics_names_and_batch_callbacks():
     cb = tf.keras.callbacks.LambdaCallback(on_batch_end=lambda batch, logs: seen.append(batch))
     m.fit(np.ones((4, 2)), np.ones((4, 1)), batch_size=2, epochs=1, verbose=0, callbacks=[cb])
     assert seen == [0, 1]
+
+
+def test_preprocessing_layers():
+    img = tf.reshape(tf.range(2 * 4 * 6, dtype=tf.float32), [2, 4, 6, 1])
+    assert layers.Resizing(2, 3)(img).shape.as_list() == [2, 2, 3, 1]
+    np.testing.assert_allclose(layers.Resizing(2, 3)(img).numpy(), tf.image.resize(img, [2, 3]).numpy())
+    assert layers.CenterCrop(2, 2)(img)[0, :, :, 0].numpy().tolist() == [[8.0, 9.0], [14.0, 15.0]]
+    norm = layers.Normalization()
+    norm.adapt(np.array([[1.0, 2.0], [3.0, 6.0]]))
+    np.testing.assert_allclose(norm(np.array([[1.0, 2.0], [5.0, 4.0]])).numpy(), [[-1, -1], [3, 0]], atol=1e-6)
+    flipped = layers.RandomFlip("horizontal", seed=1)(img).numpy()
+    for i in range(2):
+        assert np.array_equal(flipped[i], img.numpy()[i]) or np.array_equal(flipped[i], img.numpy()[i, :, ::-1])
+    assert np.array_equal(layers.RandomFlip()(img, training=False).numpy(), img.numpy())
