@@ -187,22 +187,30 @@ def test_functional_multi_io_shapes():
     assert single.input_shape == (None, 2) and single.output_shape == (None, 3)
 
 
-def test_layer_normalization_uses_keras3_moments():
-    """Keras 3 computes var = E[x^2] - stop_gradient(mean)^2 for BatchNormalization and
-    LayerNormalization alike; the input gradient follows that formula."""
-    x = tf.constant([[1.0, 3.0, 8.0], [-2.0, 0.5, 4.0]])
-    ln = layers.LayerNormalization()
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch(x)
-        y = ln(x)
-        loss = tf.reduce_sum(y * tf.constant([1.0, -2.0, 0.5]))
-        m = tf.reduce_mean(x, axis=-1, keepdims=True)
-        v = tf.reduce_mean(x * x, axis=-1, keepdims=True) - tf.square(tf.stop_gradient(m))
-        ref = tf.reduce_sum((x - m) * tf.math.rsqrt(v + 1e-3) * tf.constant([1.0, -2.0, 0.5]))
-    xv = x.numpy()
-    np.testing.assert_allclose(y.numpy(), (xv - xv.mean(-1, keepdims=True)) / np.sqrt(xv.var(-1, keepdims=True) + 1e-3),
-                               rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(tape.gradient(loss, x).numpy(), tape.gradient(ref, x).numpy(), rtol=1e-5, atol=1e-6)
+def _normalize_grad(x, dy, axes, eps):
+    """d/dx of sum(dy * (x - mean) / sqrt(var + eps)) with the exact (two-pass) mean and variance."""
+    mu = x.mean(axes, keepdims=True)
+    var = x.var(axes, keepdims=True)
+    xh = (x - mu) / np.sqrt(var + eps)
+    return (dy - dy.mean(axes, keepdims=True) - xh * (dy * xh).mean(axes, keepdims=True)) / np.sqrt(var + eps)
+
+
+def test_normalization_layers_use_tf_nn_moments_gradients():
+    """Keras 3's TF backend computes moments with tf.nn.moments (keras#18795), so the input gradient of
+    BatchNormalization (training) and LayerNormalization is the exact one: it sums to 0 over the
+    normalized axes."""
+    rs = np.random.RandomState(0)
+    x = tf.constant(rs.uniform(-1, 3, (2, 3, 3, 4)).astype(np.float32))
+    dy = rs.uniform(-1, 1, (2, 3, 3, 4)).astype(np.float32)
+    for layer, axes in ((layers.BatchNormalization(), (0, 1, 2)), (layers.LayerNormalization(), (3,))):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+            loss = tf.reduce_sum(y * dy)
+        g = tape.gradient(loss, x).numpy()
+        np.testing.assert_allclose(g, _normalize_grad(x.numpy().astype(np.float64), dy, axes, 1e-3),
+                                   rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(g.sum(axes), 0.0, atol=1e-4)
 
 
 def test_losses_align_label_and_prediction_ranks():

@@ -8,10 +8,9 @@ from ..engine import Layer
 
 
 def moments(x, axes):
-    """Keras 3's moments: mean and E[x^2] - mean^2 (the mean's gradient through the variance is 0)."""
-    mean = tf.reduce_mean(x, axis=axes, keepdims=True)
-    variance = tf.reduce_mean(tf.square(x), axis=axes, keepdims=True) - tf.square(tf.stop_gradient(mean))
-    return mean, variance
+    """Keras 3's TF-backend moments are tf.nn.moments (since keras#18795): the mean, and the mean of
+    squared differences from it -- an exact gradient, unlike the early E[x^2] - mean^2 form."""
+    return tf.nn.moments(x, axes, keepdims=True)
 
 
 def batch_normalization(x, mean, variance, offset, scale, epsilon):
@@ -109,7 +108,7 @@ class LayerNormalization(Layer):
         self.built = True
 
     def call(self, inputs):
-        # Keras 3's layer_normalization uses the same backend moments as BatchNormalization
+        # Keras 3's ops.layer_normalization uses the same backend moments as BatchNormalization
         mean, variance = moments(inputs, self._axes)
         gamma = tf.reshape(self.gamma, self._bshape) if self.scale else None
         beta = tf.reshape(self.beta, self._bshape) if self.center else None
