@@ -73,6 +73,12 @@ def Assert(condition, data, summarize=None, name=None):  # noqa: N802 - TF's nam
         return None
     g = graph_mod.get_default_graph()
     loc = graph_mod.user_location(g.get_name_scope())
+    # The host op reads copies, so a train op run together with it still differentiates through
+    # the original tensors (see summary_v1._summary_op).
+    from .array_ops import identity
+    with g.as_default():
+        cond = identity(cond)
+        tensors = [identity(t) if not t.dtype.is_string else t for t in tensors]
     # attrs keep the data's layout only (strings in place, None where a tensor input goes)
     layout = tuple(None if isinstance(d, (Tensor, EagerTensor)) else str(d) for d in data)
     return g.create_op("assert_v1", [cond] + tensors, {"data": layout, "summarize": summarize}, [],

@@ -35,3 +35,21 @@ def test_parse_merged_summary_and_iterate_events(tmp_path):
     scalars = [(e.step, v.tag, v.simple_value) for e in events for v in e.summary.value if v.histo is None]
     assert scalars == [(7, "train/loss", 2.0), (8, "manual", 3.0)]
     assert np.isclose(events[-1].wall_time, events[0].wall_time, atol=60)
+
+
+def test_train_op_and_summary_in_one_run_still_trains():
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None, 2])
+        w = tf.Variable([[1.0], [1.0]])
+        loss = tf.reduce_sum(tf.matmul(x, w))
+        train = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+        merged = tf.summary.scalar("loss", loss)
+        check = tf.Assert(loss > -100.0, [loss])
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            _, l1, s1 = sess.run([train, loss, merged], {x: np.ones((2, 2), np.float32)})
+            _, l2, _ = sess.run([train, loss, check], {x: np.ones((2, 2), np.float32)})
+            final = sess.run(w)
+    assert (l1, l2) == (4.0, 3.2)
+    np.testing.assert_allclose(final.ravel(), [0.6, 0.6], rtol=1e-6)
+    assert tf.Summary.FromString(s1).value[0].simple_value == 4.0
