@@ -3,10 +3,12 @@
     python benchmarks/bench_training.py [--quick]
 
 1. MLP 784-512-512-10 (ReLU, softmax cross-entropy, Adam), batch 256, TF1 graph + Session:
-   `sess.run([train_op, loss])` is forward + backward + Adam update in one native call.
+   `sess.run([train_op, loss])` is forward + backward + Adam update in one native call; the
+   same step in TF2 style (tf.function + GradientTape + keras Adam) is reported next to it.
 2. The seed's echo RNN (tf1_echo_rnn: 15 unrolled steps, state 4, batch 5, sparse softmax
    cross-entropy per step, Adagrad(0.3)), whose step is ~40 tiny matmuls: here per-op overhead,
-   not FLOPs, is what a framework pays for.
+   not FLOPs, is what a framework pays for. Like the seed, every step feeds a new batch and the
+   carried state, and fetches the loss, the train op, the final state and the 15 predictions.
 
 The numpy baselines do the same maths (forward, hand-written backward, the TF1 update rule)
 in float32 with one numpy call per op. Reported: best-of-N step time, native calls per step
@@ -85,6 +87,25 @@ def mlp_fuseflow(tf, x, y, ws):
         sess.run(tf.global_variables_initializer())
     feed = {xp: x, yp: y}
     return lambda: sess.run([train, loss], feed_dict=feed)
+
+
+def mlp_fuseflow_tf2(x, y, ws):
+    """The same step in TF2 style: tf.function + GradientTape + keras Adam (one native call)."""
+    import fuseflow as tf2
+    params = [tf2.Variable(w) for w in ws]
+    opt = tf2.keras.optimizers.Adam(1e-3, epsilon=1e-8)   # TF1's epsilon, same update as the numpy step
+
+    @tf2.function
+    def step(xb, yb):
+        w1, w2, w3, b1, b2, b3 = params
+        with tf2.GradientTape() as tape:
+            h1 = tf2.nn.relu(tf2.matmul(xb, w1) + b1)
+            h2 = tf2.nn.relu(tf2.matmul(h1, w2) + b2)
+            logits = tf2.matmul(h2, w3) + b3
+            loss = tf2.reduce_mean(tf2.nn.softmax_cross_entropy_with_logits(labels=yb, logits=logits))
+        opt.apply_gradients(zip(tape.gradient(loss, params), params))
+        return loss
+    return lambda: step(x, y)
 
 
 def mlp_numpy(x, y, ws):
@@ -218,7 +239,6 @@ def main():
     _instrument()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import fuseflow.compat.v1 as tf
-    tf.disable_eager_execution()
     rep = 5 if args.quick else 20
     rs = np.random.RandomState(0)
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, numpy {np.__version__}")
@@ -228,6 +248,14 @@ def main():
     ws = [(rs.randn(784, 512) * 0.05).astype(np.float32), (rs.randn(512, 512) * 0.05).astype(np.float32),
           (rs.randn(512, 10) * 0.05).astype(np.float32), np.zeros(512, np.float32), np.zeros(512, np.float32),
           np.zeros(10, np.float32)]
+    t0 = time.perf_counter()                 # TF2 style first: eager execution is still on
+    ff2 = mlp_fuseflow_tf2(x, y, ws)
+    ff2()
+    first2 = time.perf_counter() - t0
+    calls2, kernels2 = per_step_counts(ff2)
+    t_ff2 = best(ff2, rep)
+
+    tf.disable_eager_execution()             # as the TF1 seeds do
     t0 = time.perf_counter()
     ff = mlp_fuseflow(tf, x, y, ws)
     ff()
@@ -238,6 +266,9 @@ def main():
     print(f"MLP 784-512-512-10 Adam, batch 256: fuseflow {t_ff * 1e3:8.2f} ms/step  numpy {t_np * 1e3:8.2f} ms/step"
           f"  ({t_np / t_ff:4.2f}x)  native calls/step {calls}, kernels/step {kernels}, first step (compile) "
           f"{first:.1f} s")
+    print(f"  same step, TF2 style (tf.function + GradientTape + keras Adam): fuseflow {t_ff2 * 1e3:8.2f} ms/step "
+          f"({t_np / t_ff2:4.2f}x numpy)  native calls/step {calls2}, kernels/step {kernels2}, first step (compile) "
+          f"{first2:.1f} s")
 
     drs = np.random.RandomState(1)
     batches = rnn_batches()
