@@ -53,3 +53,21 @@ def test_train_op_and_summary_in_one_run_still_trains():
     assert (l1, l2) == (4.0, 3.2)
     np.testing.assert_allclose(final.ravel(), [0.6, 0.6], rtol=1e-6)
     assert tf.Summary.FromString(s1).value[0].simple_value == 4.0
+
+
+def test_print_in_the_loss_path_and_py_func_fetched_with_train(capsys):
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None, 2])
+        w = tf.Variable([[1.0], [1.0]])
+        loss = tf.reduce_sum(tf.matmul(x, w))
+        printed = tf.Print(loss, [loss], "loss: ", first_n=1)
+        train = tf.train.GradientDescentOptimizer(0.1).minimize(printed)
+        doubled = tf.py_func(lambda a: a * 2, [loss], tf.float32)
+        assert printed.name == "Print:0"
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            got = [sess.run([train, printed, doubled], {x: np.ones((2, 2), np.float32)})[1:] for _ in range(2)]
+            final = sess.run(w)
+    assert got == [[4.0, 8.0], [3.2, np.float32(3.2) * 2]]
+    np.testing.assert_allclose(final.ravel(), [0.6, 0.6], rtol=1e-6)
+    assert capsys.readouterr().err.count("loss: ") == 1
