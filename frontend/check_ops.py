@@ -249,9 +249,14 @@ def check_numerics(tensor, message, name=None):
         return x
     g = graph_mod.get_default_graph()
     loc = graph_mod.user_location(g.get_name_scope())
-    op = g.create_op("check_numerics", [x], {"message": message}, [(x.dtype, x.shape)],
-                     name=name or "CheckNumerics", loc=loc)
-    return op.outputs[0]
+    from .array_ops import identity
+    # the check runs on the host on a copy; the result is an identity after it, so gradients
+    # flow through check_numerics as through TF's (identity) gradient
+    with g.as_default():
+        op = g.create_op("check_numerics", [identity(x)], {"message": message}, [(x.dtype, x.shape)],
+                         name=(name or "CheckNumerics") + "_host", loc=loc)
+        with g.control_dependencies([op]):
+            return identity(x, name=name or "CheckNumerics")
 
 
 def verify_tensor_all_finite(t=None, msg=None, name=None, x=None, message=None):

@@ -139,3 +139,14 @@ def test_gradients_with_respect_to_stop_tensors():
             assert sess.run(only_b) == [1.0, 1.0]
             assert sess.run(plain) == [3.0, 1.0]
             assert sess.run(through[1]) == 2.0
+
+
+def test_check_numerics_in_the_loss_path_trains():
+    with tf.Graph().as_default():
+        w = tf.Variable(2.0)
+        loss = tf.check_numerics(w * w, "bad loss")
+        train = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(train)
+            assert abs(sess.run(w) - 1.6) < 1e-6
