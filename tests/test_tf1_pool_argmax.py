@@ -34,3 +34,22 @@ def test_argmax_indices_against_values():
     assert m2.dtype == np.int32
     for b in range(2):
         np.testing.assert_array_equal(x[b].ravel()[m2[b]], e2[b])
+
+
+def test_convolution_and_pool_dispatch():
+    rs = np.random.RandomState(0)
+    x = rs.randn(2, 6, 6, 2).astype(np.float32)
+    k = rs.randn(3, 3, 2, 3).astype(np.float32)
+    with tf.Graph().as_default(), tf.Session() as sess:
+        pairs = sess.run([
+            (tf.nn.convolution(x, k, "SAME", strides=[2, 2]), tf.nn.conv2d(x, k, [1, 2, 2, 1], "SAME")),
+            (tf.nn.convolution(x, k, "VALID", dilation_rate=[2, 2]),
+             tf.nn.conv2d(x, k, [1, 1, 1, 1], "VALID", dilations=[1, 2, 2, 1])),
+            (tf.nn.pool(x, [2, 2], "MAX", "VALID", strides=[2, 2]), tf.nn.max_pool(x, [1, 2, 2, 1], [1, 2, 2, 1], "VALID")),
+            (tf.nn.pool(x, [3, 3], "AVG", "SAME", strides=[2, 2]), tf.nn.avg_pool(x, [1, 3, 3, 1], [1, 2, 2, 1], "SAME")),
+            (tf.nn.convolution(x[:, 0], k[0], "SAME"), tf.nn.conv1d(x[:, 0], k[0], 1, "SAME")),
+        ])
+        one_d = sess.run(tf.nn.pool(x[:, 0], [2], "MAX", "VALID", strides=[2]))
+    for a, b in pairs:
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    np.testing.assert_array_equal(one_d, x[:, 0].reshape(2, 3, 2, 2).max(2))
