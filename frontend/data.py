@@ -233,6 +233,20 @@ class Dataset:
     def apply(self, transformation_func) -> "Dataset":
         return transformation_func(self)
 
+    def take_while(self, predicate, name=None) -> "Dataset":
+        return _TakeWhile(self, predicate)
+
+    def shard(self, num_shards, index, name=None) -> "Dataset":
+        n, i = int(num_shards), int(index)
+        if n <= 0 or not 0 <= i < n:
+            raise ValueError(f"shard: num_shards must be positive and 0 <= index < num_shards (got {n}, {i})")
+        return _Zip((_Range(0, None, dtype="int64"), self)).filter(lambda k, el: tf_equal_mod(k, n, i)) \
+            .map(lambda k, el: el)
+
+    def interleave(self, map_func, cycle_length=None, block_length=None, num_parallel_calls=None,
+                   deterministic=None, name=None) -> "Dataset":
+        return _Interleave(self, map_func, cycle_length, block_length)
+
     def with_options(self, options, name=None) -> "Dataset":
         return self
 
@@ -635,6 +649,88 @@ class _Filter(_Unary):
     @property
     def element_spec(self):
         return self._source.element_spec
+
+
+def tf_equal_mod(k, n, i):
+    from .math_ops import equal, floormod
+    return equal(floormod(k, n), i)
+
+
+class _TakeWhile(_Unary):
+    def __init__(self, source, predicate):
+        super().__init__(source)
+        self._pred = predicate
+
+    def _iterate(self, epoch):
+        for el in self._source._iterate(epoch):
+            if not bool(np.asarray(_to_numpy(_call(self._pred, el)))):
+                return
+            yield el
+
+    def cardinality_value(self):
+        return UNKNOWN_CARDINALITY
+
+    @property
+    def element_spec(self):
+        return self._source.element_spec
+
+
+class _Interleave(_Unary):
+    """TF's interleave: a cycle of `cycle_length` slots visited in turn, `block_length` elements taken
+    from a slot before moving on; an empty slot takes the next input element's dataset when the
+    cycle reaches it, and an exhausted one is emptied and skipped (TF's InterleaveDataset order).
+    cycle_length=None means the CPU count, as in TF."""
+
+    def __init__(self, source, fn, cycle_length, block_length):
+        import os
+        super().__init__(source)
+        self._fn = fn
+        self._cycle = os.cpu_count() or 1 if cycle_length is None or int(cycle_length) < 0 else int(cycle_length)
+        self._block = 1 if block_length is None else int(block_length)
+
+    def _iterate(self, epoch):
+        outer = self._source._iterate(epoch)
+        slots = [None] * self._cycle
+        index, block, open_count, end_of_input = 0, 0, 0, False
+
+        def advance():
+            return (index + 1) % self._cycle
+
+        while not end_of_input or open_count > 0:
+            it = slots[index]
+            if it is not None:
+                el = next(it, _EXHAUSTED)
+                if el is not _EXHAUSTED:
+                    block += 1
+                    if block == self._block:
+                        block, index = 0, advance()
+                    yield el
+                    continue
+                slots[index] = None
+                open_count -= 1
+                block, index = 0, advance()
+            elif not end_of_input:
+                el = next(outer, _EXHAUSTED)
+                if el is _EXHAUSTED:
+                    end_of_input = True
+                    continue
+                inner = _call(self._fn, el)
+                if not isinstance(inner, Dataset):
+                    raise TypeError(f"interleave: the function must return a Dataset, got {type(inner).__name__}")
+                slots[index] = iter(inner._iterate(epoch))
+                open_count += 1
+            else:
+                block, index = 0, advance()
+
+    def cardinality_value(self):
+        return UNKNOWN_CARDINALITY
+
+    @property
+    def element_spec(self):
+        raise ValueError("interleave: the element_spec of an interleaved dataset is known only by iterating it")
+
+
+_EXHAUSTED = object()
 
 
 class _FlatMap(_Unary):

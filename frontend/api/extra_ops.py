@@ -334,3 +334,22 @@ def get_global_generator():
 
 def set_global_generator(generator):
     _global_generator[:] = [generator]
+
+
+# ----------------------------------------------------------------------- tf.py_function
+def py_function(func, inp, Tout, name=None):  # noqa: N803 - TF's argument name
+    """Calls `func` on eager tensors: at once in eager code, when the graph runs otherwise."""
+    from ..data import _eager_values
+    from ..function import FuncGraph
+    from ..graph import get_default_graph, graph_is_active
+    from ..script_ops import py_func
+    if graph_is_active() and isinstance(get_default_graph(), FuncGraph):
+        raise NotImplementedError("tf.py_function inside a fuseflow.function is not supported (compiled functions "
+                                  "cannot call back into Python); call it outside the function")
+
+    def call(*arrays):
+        with _eager_values():
+            result = func(*[convert_to_tensor(a) for a in arrays])
+        unwrap = (lambda r: r._value if isinstance(r, EagerTensor) else r)
+        return [unwrap(r) for r in result] if isinstance(result, (list, tuple)) else unwrap(result)
+    return py_func(call, inp, Tout, name=name or "EagerPyFunc")
