@@ -60,3 +60,22 @@ def test_matrix_inverse_singular_fails_at_run_time():
         with tf.Session() as sess:
             with pytest.raises(tf.errors.InvalidArgumentError, match="not invertible"):
                 sess.run(inv, {p: np.zeros((2, 2), np.float32)})
+
+
+def test_scatter_variants_on_variables():
+    with tf.Graph().as_default():
+        v = tf.Variable(np.arange(6, dtype=np.float32).reshape(3, 2))
+        ops = [tf.scatter_nd_update(v, [[0, 1], [2, 0]], [10.0, 20.0]), tf.scatter_nd_add(v, [[1]], [[1.0, 1.0]]),
+               tf.scatter_mul(v, [0], [[2.0, 3.0]]), tf.scatter_max(v, [1, 2], [[0.0, 100.0], [0.0, 0.0]]),
+               tf.scatter_div(v, [2], [[2.0, 2.0]]), tf.scatter_nd_sub(v, [[0, 0]], [1.0]),
+               tf.scatter_min(v, [1], [[-5.0, 200.0]])]
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            got = [sess.run(o).tolist() for o in ops]
+    assert got[0] == [[0, 10], [2, 3], [20, 5]]
+    assert got[1] == [[0, 10], [3, 4], [20, 5]]
+    assert got[2] == [[0, 30], [3, 4], [20, 5]]
+    assert got[3] == [[0, 30], [3, 100], [20, 5]]
+    assert got[4] == [[0, 30], [3, 100], [10, 2.5]]
+    assert got[5] == [[-1, 30], [3, 100], [10, 2.5]]
+    assert got[6] == [[-1, 30], [-5, 100], [10, 2.5]]

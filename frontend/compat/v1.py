@@ -114,3 +114,5 @@ from fuseflow.graph_def import GraphDef, NodeDef, write_graph as _write_graph  #
 io.write_graph = _write_graph
 from fuseflow.compat.random_host_v1 import random_gamma, random_poisson  # noqa: F401,E402
 random_crop = image.random_crop
+from fuseflow.state_ops import (scatter_div, scatter_max, scatter_min, scatter_mul, scatter_nd_add,  # noqa: F401,E402
+                                scatter_nd_sub, scatter_nd_update)
