@@ -271,10 +271,16 @@ class Executable:
 
     def _new_output_set(self, plan) -> "_OutputSet":
         older = [o for o in plan.output_sets if o is not plan.current_set]
-        spare = older[0].arrays if older else [None] * len(plan.fresh)
-        # Arrays of the older set nobody holds are taken over; held ones are replaced.
-        arrays = [o if o is not None and sys.getrefcount(o) <= _UNREFERENCED else np.empty(shape, dtype)
-                  for o, (_, shape, dtype) in zip(spare, plan.fresh)]
+        if older and older[0].arrays:
+            # Arrays of the older set nobody holds are taken over; held ones are replaced.
+            spare = older[0]
+            # counted exactly as free_refs was: each array's share of it is its count when unheld
+            counts = list(map(sys.getrefcount, spare.arrays))
+            free = spare.free_refs // len(spare.arrays)
+            arrays = [a if count == free else np.empty(shape, dtype)
+                      for a, count, (_, shape, dtype) in zip(spare.arrays, counts, plan.fresh)]
+        else:
+            arrays = [np.empty(shape, dtype) for _, shape, dtype in plan.fresh]
         s = _OutputSet(arrays, len(plan.outputs), plan.fresh_index)
         plan.output_sets = [o for o in plan.output_sets if o is plan.current_set] + [s]
         return s
@@ -514,10 +520,6 @@ class Executable:
                                  f"{format_dim(b)} = {vb})")
         return env
 
-
-# sys.getrefcount of an array held only by an output set's list, seen from a comprehension:
-# the list slot, the loop variable, and getrefcount's own argument.
-_UNREFERENCED = 3
 
 
 def _pointer(a: np.ndarray) -> int:

@@ -286,3 +286,29 @@ def test_output_sets_alternate_when_the_last_results_are_kept(exe):
     np.testing.assert_array_equal(old[0], [[11, 12, 13]] * 2)
     np.testing.assert_array_equal(kept[0], [[12, 14, 16]] * 2)
     np.testing.assert_array_equal(held_twice[0], [[13, 16, 19]] * 2)
+
+
+def test_a_new_output_set_takes_over_the_unheld_arrays_of_the_old_one():
+    i = L.Var("i")
+    bufs = {"v": L.Buffer("v", f32, (4,), "input"), "a": L.Buffer("a", f32, (4,), "output"),
+            "b": L.Buffer("b", f32, (4,), "output")}
+    body = [L.Loop("i", L.Const(4, L.INDEX), [L.Store("a", i, L.Load("v", i, f32)),
+                                              L.Store("b", i, L.Binary("mul", L.Load("v", i, f32),
+                                                                       L.Const(2, f32)))], "parallel")]
+    prog = L.Program("two", bufs, [L.Kernel("k", body, ["v"], ["a", "b"])], ["v"], ["a", "b"], [])
+    res = generate(prog)
+    exe = Executable(res.object, res.signature)
+    v = np.ones(4, np.float32)
+
+    def address(x):
+        return x.__array_interface__["data"][0]
+
+    first_a, first_b = exe(v)                    # set 1, both held
+    b_address = address(first_b)
+    del first_b                                  # only set 1's `a` stays held
+    second = exe(v)                              # set 1 is not free: set 2
+    third = exe(v)                               # sets 1 and 2 held: a new set takes over set 1's free `b`
+    assert address(third[1]) == b_address and address(third[0]) != address(first_a)
+    np.testing.assert_array_equal(first_a, [1] * 4)
+    np.testing.assert_array_equal(third[1], [2] * 4)
+    assert second[0] is not third[0]
