@@ -321,3 +321,11 @@ def test_preprocessing_layers():
     for i in range(2):
         assert np.array_equal(flipped[i], img.numpy()[i]) or np.array_equal(flipped[i], img.numpy()[i, :, ::-1])
     assert np.array_equal(layers.RandomFlip()(img, training=False).numpy(), img.numpy())
+
+
+def test_fit_before_compile_is_a_value_error():
+    m = _dense_model()
+    with pytest.raises(ValueError, match=r"You must call `compile\(\)` before using the model"):
+        m.fit(np.ones((2, 2)), np.ones((2, 1)), verbose=0)
+    with pytest.raises(ValueError, match="compile"):
+        m.evaluate(np.ones((2, 2)), np.ones((2, 1)), verbose=0)

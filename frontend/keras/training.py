@@ -167,7 +167,7 @@ class TrainingMixin:
 
     def _require_compiled(self, what):
         if not getattr(self, "compiled", False):
-            raise RuntimeError(f"You must call `compile()` before using the model ({what}).")
+            raise ValueError("You must call `compile()` before using the model.")   # Keras 3's error
 
     # -- metrics --------------------------------------------------------------------------
     def _ensure_metrics(self, y, y_pred):
