@@ -152,8 +152,7 @@ def _check_specs(features):
     specs = [features[k] for k in keys]
     for k, s in zip(keys, specs):
         if isinstance(s, VarLenFeature):
-            raise TypeError(f"parse_example: VarLenFeature '{k}' needs SparseTensor, which fuseflow does not "
-                            f"implement; use FixedLenFeature or FixedLenSequenceFeature(allow_missing=True)")
+            continue
         if not isinstance(s, (FixedLenFeature, FixedLenSequenceFeature)):
             raise ValueError(f"parse_example: unsupported feature spec for '{k}': {s!r}")
     return keys, specs
@@ -194,9 +193,21 @@ def _parse_batch(run, op, inputs):
     return out
 
 
+def _var_len_as_sequence(specs):
+    """A VarLenFeature is parsed as its values (a FixedLenSequenceFeature of scalars that may be missing)."""
+    return [FixedLenSequenceFeature([], s.dtype, allow_missing=True) if isinstance(s, VarLenFeature) else s
+            for s in specs]
+
+
 def parse_single_example(serialized, features, name=None, example_names=None):
-    """Parse one serialized tf.train.Example into a dict of tensors (one per feature spec)."""
+    """Parse one serialized tf.train.Example into a dict of tensors (one per feature spec);
+    VarLenFeatures give SparseTensors (indices [[0], [1], ...], dense_shape [n])."""
     keys, specs = _check_specs(features)
+    var_len = {k for k, s in zip(keys, specs) if isinstance(s, VarLenFeature)}
+    if var_len:
+        from .sparse_v1 import var_len_sparse
+        out = parse_single_example(serialized, dict(zip(keys, _var_len_as_sequence(specs))), name, example_names)
+        return {k: var_len_sparse(v) if k in var_len else v for k, v in out.items()}
     out_specs = [(s.dtype, TensorShape(list(s.shape) if isinstance(s, FixedLenFeature) else [None] + list(s.shape)))
                  for s in specs]
     outs = _host_op("parse_single_example", [serialized], {"keys": tuple(keys), "specs": tuple(specs)}, out_specs,
@@ -207,6 +218,10 @@ def parse_single_example(serialized, features, name=None, example_names=None):
 def parse_example(serialized, features, name=None, example_names=None):
     """Parse a 1-D batch of serialized Examples into a dict of batched tensors."""
     keys, specs = _check_specs(features)
+    for k, s in zip(keys, specs):
+        if isinstance(s, VarLenFeature):
+            raise NotImplementedError(f"fuseflow's tf.parse_example does not support VarLenFeature ('{k}'); parse "
+                                      f"examples one at a time with parse_single_example")
     out_specs = [(s.dtype, TensorShape([None] + (list(s.shape) if isinstance(s, FixedLenFeature)
                                                  else [None] + list(s.shape)))) for s in specs]
     outs = _host_op("parse_example", [serialized], {"keys": tuple(keys), "specs": tuple(specs)}, out_specs,

@@ -116,3 +116,6 @@ from fuseflow.compat.random_host_v1 import random_gamma, random_poisson  # noqa:
 random_crop = image.random_crop
 from fuseflow.state_ops import (scatter_div, scatter_max, scatter_min, scatter_mul, scatter_nd_add,  # noqa: F401,E402
                                 scatter_nd_sub, scatter_nd_update)
+from fuseflow.sparse_v1 import (SparseTensor, SparseTensorValue, sparse, sparse_add,  # noqa: F401,E402
+                                sparse_placeholder, sparse_reduce_sum, sparse_tensor_dense_matmul,
+                                sparse_tensor_to_dense, sparse_to_dense)
