@@ -76,6 +76,9 @@ def _check_sparse(sp, fn):
 def sparse_tensor_to_dense(sp_input, default_value=None, validate_indices=True, name=None):
     tf = _tf()
     _check_sparse(sp_input, "sparse_tensor_to_dense")
+    dense = getattr(sp_input, "_dense", None)
+    if dense is not None:           # every position is set (a parsed VarLenFeature): the values
+        return tf.identity(dense, name=name)
     with tf.name_scope(name, "SparseToDense", [sp_input.values]):
         placed = tf.scatter_nd(sp_input.indices, sp_input.values, sp_input.dense_shape)
         if default_value is None or (not isinstance(default_value, type(placed)) and np.all(default_value == 0)):
@@ -134,7 +137,9 @@ def var_len_sparse(values):
     tf = _tf()
     n = tf.cast(tf.shape(values)[0], tf.int64)
     indices = tf.expand_dims(tf.range(n, dtype=tf.int64), 1)
-    return SparseTensor(indices, values, tf.reshape(n, [1]))
+    sp = SparseTensor(indices, values, tf.reshape(n, [1]))
+    sp._dense = values
+    return sp
 
 
 class _SparseNamespace:
