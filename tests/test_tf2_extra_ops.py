@@ -144,3 +144,14 @@ def test_random_generator_sequences():
 
     with pytest.raises(NotImplementedError, match="Generator"):
         draw()
+
+
+def test_small_compositions():
+    assert tf.math.polyval([1.0, 2.0, 3.0], tf.constant([0.0, 1.0, 2.0])).numpy().tolist() == [3.0, 6.0, 11.0]
+    assert tf.linalg.cross([1.0, 0, 0], [0.0, 1, 0]).numpy().tolist() == [0.0, 0.0, 1.0]
+    assert tf.searchsorted([[1, 3, 5]], [[2, 5, 6]]).numpy().tolist() == [[1, 2, 3]]
+    assert tf.searchsorted([1, 3, 5], [2, 5, 6], side="right").numpy().tolist() == [1, 3, 3]
+    # the example from TF's documentation
+    h = tf.histogram_fixed_width(tf.constant([-1.0, 0.0, 1.5, 2.0, 5.0, 15.0]), [0.0, 5.0], nbins=5)
+    assert h.dtype == tf.int32 and h.numpy().tolist() == [2, 1, 1, 0, 2]
+    assert float(tf.linalg.global_norm([tf.constant([3.0]), tf.constant([4.0])])) == 5.0

@@ -353,3 +353,54 @@ def py_function(func, inp, Tout, name=None):  # noqa: N803 - TF's argument name
         unwrap = (lambda r: r._value if isinstance(r, EagerTensor) else r)
         return [unwrap(r) for r in result] if isinstance(result, (list, tuple)) else unwrap(result)
     return py_func(call, inp, Tout, name=name or "EagerPyFunc")
+
+
+# ----------------------------------------------------------------------- small compositions
+def polyval(coeffs, x, name=None):
+    """coeffs[0] * x^(n-1) + ... + coeffs[n-1], by Horner's rule (TF's order of evaluation)."""
+    x = convert_to_tensor(x)
+    if not isinstance(coeffs, (list, tuple)):
+        raise ValueError(f"Argument coeffs must be list type found {type(coeffs)}.")
+    if not coeffs:
+        return array_ops.zeros_like(x)
+    out = convert_to_tensor(coeffs[0], dtype=x.dtype)
+    for c in coeffs[1:]:
+        out = out * x + convert_to_tensor(c, dtype=x.dtype)
+    return out * array_ops.ones_like(x) if out.shape.rank == 0 and x.shape.rank else out
+
+
+def cross(a, b, name=None):
+    """Pairwise cross product of vectors along the last axis (size 3)."""
+    a, b = convert_to_tensor(a), convert_to_tensor(b)
+    if a.shape.rank is None or a.shape[-1] != 3 or b.shape[-1] != 3:
+        raise ValueError(f"tf.linalg.cross: the last dimension must be 3, got {a.shape} and {b.shape}")
+    a0, a1, a2 = array_ops.unstack(a, axis=-1)
+    b0, b1, b2 = array_ops.unstack(b, axis=-1)
+    return array_ops.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+
+
+def searchsorted(sorted_sequence, values, side="left", out_type=dt.int32, name=None):
+    """For each value, the index where it would be inserted into the sorted innermost dimension:
+    the count of entries < value ('left') or <= value ('right')."""
+    seq, vals = convert_to_tensor(sorted_sequence), convert_to_tensor(values)
+    if side not in ("left", "right"):
+        raise ValueError(f"side must be either 'right' or 'left'.  Saw: {side}.")
+    if seq.shape.rank is None or vals.shape.rank != seq.shape.rank:
+        raise ValueError("tf.searchsorted: sorted_sequence and values must have the same rank")
+    s = array_ops.expand_dims(seq, -2)                   # [..., 1, N]
+    v = array_ops.expand_dims(vals, -1)                  # [..., M, 1]
+    hit = math_ops.less(s, v) if side == "left" else math_ops.less_equal(s, v)
+    return math_ops.cast(math_ops.reduce_sum(math_ops.cast(hit, dt.int64), axis=-1), out_type)
+
+
+def histogram_fixed_width(values, value_range, nbins=100, dtype=dt.int32, name=None):
+    """Counts of `values` in `nbins` equal bins over value_range (values outside go to the end bins)."""
+    v = array_ops.reshape(convert_to_tensor(values), [-1])
+    rng = math_ops.cast(convert_to_tensor(value_range), v.dtype)
+    lo, hi = rng[0], rng[1]
+    n = int(nbins)
+    scaled = (v - lo) / (hi - lo)
+    idx = math_ops.cast(math_ops.floor(scaled * float(n)), dt.int32)
+    idx = math_ops.minimum(math_ops.maximum(idx, 0), n - 1)
+    counts = math_ops.reduce_sum(array_ops.one_hot(idx, n, dtype=dt.int32), axis=0)
+    return math_ops.cast(counts, dtype)

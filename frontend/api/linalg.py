@@ -14,3 +14,5 @@ def matvec(a, b, transpose_a=False, adjoint_a=False, a_is_sparse=False, b_is_spa
     from ..array_ops import expand_dims, squeeze
     prod = matmul(a, expand_dims(b, -1), transpose_a=transpose_a or adjoint_a)
     return squeeze(prod, [-1])
+from .extra_ops import cross  # noqa: E402
+from ..math_ops import global_norm  # noqa: E402

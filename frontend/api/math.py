@@ -16,3 +16,4 @@ from ..math_ops import bincount
 from .extra_ops import (segment_max, segment_mean, segment_min, segment_prod, unsorted_segment_max,
                         unsorted_segment_mean, unsorted_segment_min, unsorted_segment_prod,
                         unsorted_segment_sqrt_n)
+from .extra_ops import polyval  # noqa: E402
