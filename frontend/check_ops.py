@@ -245,7 +245,10 @@ def check_numerics(tensor, message, name=None):
     if not x.dtype.is_floating:
         raise TypeError(f"CheckNumerics: tensor must be floating point, got {x.dtype.name}")
     if not graph_mod.graph_is_active() and not isinstance(x, Tensor):
-        _check_numerics(None, type("op", (), {"attrs": {"message": message}})(), [x._value])
+        a = np.asarray(x._value)
+        if np.isnan(a).any() or np.isinf(a).any():
+            kinds = " and ".join(k for k, bad in (("Inf", np.isinf(a).any()), ("NaN", np.isnan(a).any())) if bad)
+            raise InvalidArgumentError(None, None, f"{message} : Tensor had {kinds} values")
         return x
     g = graph_mod.get_default_graph()
     loc = graph_mod.user_location(g.get_name_scope())

@@ -190,7 +190,8 @@ def draw_bounding_boxes(images, boxes, name=None, colors=None):
         inputs = [x, b] + ([tf.cast(tf.convert_to_tensor(colors), tf.float32)] if colors is not None else [])
         out = tf.py_func(lambda im, bx, *col: _draw_boxes_np(im, bx, col[0] if col else None), inputs, x.dtype,
                          name="DrawBoundingBoxes")
-        out.set_shape(x.shape)
+        if hasattr(out, "set_shape"):
+            out.set_shape(x.shape)
         return out
 
 

@@ -129,3 +129,13 @@ def test_streaming_metrics():
     np.testing.assert_allclose(first, [0.5, 2 / 3, 2 / 3, 0.5, 5 / 7], rtol=1e-6)
     np.testing.assert_allclose(final, [4 / 6, 2 / 3, 2 / 3, 0.5, 5 / 7], rtol=1e-6)
     assert reset == 0.0
+
+
+def test_metrics_refuse_eager_mode():
+    import fuseflow.compat.v1 as v1
+    if v1.executing_eagerly():
+        with pytest.raises(RuntimeError, match="tf.metrics.mean_squared_error is not supported"):
+            v1.metrics.mean_squared_error([1.0], [1.0])
+    with tf.Graph().as_default():
+        value, update = tf.metrics.mean_squared_error([1.0], [3.0])
+        assert value.name == "mean_squared_error/value:0"

@@ -15,6 +15,11 @@ def _tf():
     return tf
 
 
+def _graph_only(fn_name):
+    if _tf().executing_eagerly():
+        raise RuntimeError(f"tf.metrics.{fn_name} is not supported when eager execution is enabled.")
+
+
 def metric_variable(shape, dtype, validate_shape=True, name=None):
     tf = _tf()
     return tf.Variable(np.zeros(shape, dtype=tf.as_dtype(dtype).as_numpy_dtype), trainable=False,
@@ -57,6 +62,7 @@ def _broadcast_weights(weights, values):
 
 
 def mean(values, weights=None, metrics_collections=None, updates_collections=None, name=None):
+    _graph_only("mean")
     tf = _tf()
     with tf.variable_scope(name, "mean", (values, weights)):
         values = tf.cast(tf.convert_to_tensor(values), tf.float32)
@@ -80,6 +86,7 @@ def mean(values, weights=None, metrics_collections=None, updates_collections=Non
 
 
 def accuracy(labels, predictions, weights=None, metrics_collections=None, updates_collections=None, name=None):
+    _graph_only("accuracy")
     tf = _tf()
     predictions, labels, weights = _prepare(predictions, labels, weights)
     if labels.dtype != predictions.dtype:
@@ -90,6 +97,7 @@ def accuracy(labels, predictions, weights=None, metrics_collections=None, update
 
 def mean_squared_error(labels, predictions, weights=None, metrics_collections=None, updates_collections=None,
                        name=None):
+    _graph_only("mean_squared_error")
     tf = _tf()
     predictions, labels, weights = _prepare(predictions, labels, weights)
     squared = tf.squared_difference(labels, predictions)
@@ -98,6 +106,7 @@ def mean_squared_error(labels, predictions, weights=None, metrics_collections=No
 
 def mean_absolute_error(labels, predictions, weights=None, metrics_collections=None, updates_collections=None,
                         name=None):
+    _graph_only("mean_absolute_error")
     tf = _tf()
     predictions, labels, weights = _prepare(predictions, labels, weights)
     absolute = tf.abs(predictions - labels)
@@ -106,6 +115,7 @@ def mean_absolute_error(labels, predictions, weights=None, metrics_collections=N
 
 def root_mean_squared_error(labels, predictions, weights=None, metrics_collections=None,
                             updates_collections=None, name=None):
+    _graph_only("root_mean_squared_error")
     tf = _tf()
     predictions, labels, weights = _prepare(predictions, labels, weights)
     mse, update_mse = mean_squared_error(labels, predictions, weights, None, None, name or "root_mean_squared_error")
@@ -138,6 +148,7 @@ def _bool_pair(labels, predictions, weights):
 
 def _condition_metric(default_name, condition):
     def metric(labels, predictions, weights=None, metrics_collections=None, updates_collections=None, name=None):
+        _graph_only(default_name)
         tf = _tf()
         with tf.variable_scope(name, default_name, (predictions, labels, weights)):
             predictions, labels, weights = _bool_pair(labels, predictions, weights)
@@ -156,6 +167,7 @@ true_negatives = _condition_metric("true_negatives", lambda tf, l, p: tf.logical
 def _ratio_metric(default_name, numerator_fn, other_fn):
     """tp / (tp + other) where the denominator is positive, else 0 (precision, recall)."""
     def metric(labels, predictions, weights=None, metrics_collections=None, updates_collections=None, name=None):
+        _graph_only(default_name)
         tf = _tf()
         with tf.variable_scope(name, default_name, (predictions, labels, weights)):
             predictions, labels, weights = _bool_pair(labels, predictions, weights)
