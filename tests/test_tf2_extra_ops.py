@@ -155,3 +155,22 @@ def test_small_compositions():
     h = tf.histogram_fixed_width(tf.constant([-1.0, 0.0, 1.5, 2.0, 5.0, 15.0]), [0.0, 5.0], nbins=5)
     assert h.dtype == tf.int32 and h.numpy().tolist() == [2, 1, 1, 0, 2]
     assert float(tf.linalg.global_norm([tf.constant([3.0]), tf.constant([4.0])])) == 5.0
+
+
+@pytest.mark.parametrize("eq, shapes", [
+    ("ii", [(3, 3)]), ("ii->i", [(3, 3)]), ("bii->b", [(2, 3, 3)]), ("...ii->...i", [(2, 3, 3)]),
+    ("...ij,...jk->...ik", [(2, 3, 4), (2, 4, 1)]), ("...j->...", [(2, 3, 4)]), ("ij...->...", [(2, 3, 4)]),
+    ("bij,bjk", [(2, 3, 4), (2, 4, 5)]), ("i,i", [(4,), (4,)]),
+])
+def test_einsum_ellipsis_and_diagonals_match_numpy(eq, shapes):
+    rs = np.random.RandomState(1)
+    ops = [rs.uniform(-1, 1, s).astype(np.float32) for s in shapes]
+    np.testing.assert_allclose(tf.einsum(eq, *ops).numpy(), np.einsum(eq, *ops), rtol=1e-5, atol=1e-6)
+
+
+def test_einsum_trace_gradient():
+    v = tf.Variable([[1.0, 2.0], [3.0, 4.0]])
+    with tf.GradientTape() as tape:
+        y = tf.einsum("ii", v)
+    assert float(y) == 5.0
+    assert tape.gradient(y, v).numpy().tolist() == [[1.0, 0.0], [0.0, 1.0]]

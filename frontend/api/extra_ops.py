@@ -404,3 +404,59 @@ def histogram_fixed_width(values, value_range, nbins=100, dtype=dt.int32, name=N
     idx = math_ops.minimum(math_ops.maximum(idx, 0), n - 1)
     counts = math_ops.reduce_sum(array_ops.one_hot(idx, n, dtype=dt.int32), axis=0)
     return math_ops.cast(counts, dtype)
+
+
+# ----------------------------------------------------------------------- einsum front end
+def einsum(equation, *inputs, **kwargs):
+    """tf.einsum: '...' is spelled out with fresh letters and an index repeated within one operand
+    ('ii', 'bii->bi') becomes that operand's diagonal; the rest is math_ops.einsum."""
+    name = kwargs.pop("name", None)
+    if len(inputs) == 1 and isinstance(inputs[0], (list, tuple)):
+        inputs = tuple(inputs[0])
+    ts = [convert_to_tensor(t) for t in inputs]
+    eq = equation.replace(" ", "")
+    lhs, arrow, out = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(ts):
+        raise ValueError(f"einsum: equation {equation!r} names {len(terms)} operands, got {len(ts)}")
+    if "..." in eq:
+        free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in eq]
+        ranks = []
+        for term, t in zip(terms, ts):
+            if "..." in term:
+                if t.shape.rank is None:
+                    raise ValueError("einsum: operands with '...' need a known rank")
+                ranks.append(t.shape.rank - (len(term) - 3))
+        width = max(ranks) if ranks else 0
+        ell = "".join(free[:width])
+        terms = [term.replace("...", ell[width - (t.shape.rank - (len(term) - 3)):]) if "..." in term else term
+                 for term, t in zip(terms, ts)]
+        if arrow:
+            out = out.replace("...", ell)
+        else:
+            counts = {}
+            for c in "".join(terms):
+                counts[c] = counts.get(c, 0) + 1
+            out = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+            arrow = "->"
+    if not arrow:
+        counts = {}
+        for c in "".join(terms):
+            counts[c] = counts.get(c, 0) + 1
+        out = "".join(sorted(c for c, n in counts.items() if n == 1))
+    new_terms, new_ts = [], []
+    for term, t in zip(terms, ts):
+        while len(set(term)) != len(term):
+            c = next(ch for ch in term if term.count(ch) > 1)
+            i = term.index(c)
+            j = term.index(c, i + 1)
+            if t.shape[i] is not None and t.shape[j] is not None and t.shape[i] != t.shape[j]:
+                raise ValueError(f"einsum: repeated index {c!r} has different sizes in {term!r}: {t.shape}")
+            rest = [k for k in range(len(term)) if k not in (i, j)]
+            t = array_ops.transpose(t, rest + [i, j])
+            from ..array_ops import matrix_diag_part
+            t = matrix_diag_part(t)
+            term = "".join(term[k] for k in rest) + c
+        new_terms.append(term)
+        new_ts.append(t)
+    return math_ops.einsum(",".join(new_terms) + "->" + out, *new_ts, name=name)

@@ -5,7 +5,7 @@ from ..math_ops import matmul, norm, tensordot
 from ..nn_ops import l2_normalize
 
 adjoint = matrix_transpose
-from ..math_ops import einsum
+from .extra_ops import einsum
 from .extra_ops import matrix_determinant as det, matrix_inverse as inv, matrix_solve as solve
 
 
