@@ -139,3 +139,28 @@ def test_metrics_refuse_eager_mode():
     with tf.Graph().as_default():
         value, update = tf.metrics.mean_squared_error([1.0], [3.0])
         assert value.name == "mean_squared_error/value:0"
+
+
+def test_auc_and_mean_per_class_accuracy():
+    rs = np.random.RandomState(0)
+    y = rs.rand(200) > 0.5
+    p = np.clip(y * 0.3 + rs.rand(200) * 0.7, 0, 1).astype(np.float32)
+    eps = 1e-7
+    th = np.array([-eps] + [(i + 1) / 199 for i in range(198)] + [1 + eps], np.float32)
+    above = p[:, None] > th[None]
+    tp, fn = (above & y[:, None]).sum(0), (~above & y[:, None]).sum(0)
+    tn, fp = (~above & ~y[:, None]).sum(0), (above & ~y[:, None]).sum(0)
+    rec, fpr, prec = (tp + eps) / (tp + fn + eps), fp / (fp + tn + eps), (tp + eps) / (tp + fp + eps)
+    roc = np.sum((fpr[:-1] - fpr[1:]) * (rec[:-1] + rec[1:]) / 2)
+    pr_ = np.sum((rec[:-1] - rec[1:]) * (prec[:-1] + prec[1:]) / 2)
+    with tf.Graph().as_default():
+        auc, auc_op = tf.metrics.auc(y, p)
+        pr, pr_op = tf.metrics.auc(y, p, curve="PR")
+        mpca, mpca_op = tf.metrics.mean_per_class_accuracy([0, 1, 2, 2], [0, 2, 2, 1], 3)
+        with tf.Session() as sess:
+            sess.run(tf.local_variables_initializer())
+            per_class = sess.run([auc_op, pr_op, mpca_op])[2]
+            got = sess.run([auc, pr, mpca])
+    np.testing.assert_allclose(got[:2], [roc, pr_], rtol=1e-5)
+    np.testing.assert_allclose(per_class, [1.0, 0.0, 0.5])
+    assert got[2] == pytest.approx(0.5)

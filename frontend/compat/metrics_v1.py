@@ -196,6 +196,78 @@ def _unsupported(name):
     return fn
 
 
-auc = _unsupported("auc")
 mean_iou = _unsupported("mean_iou")
-mean_per_class_accuracy = _unsupported("mean_per_class_accuracy")
+
+
+def mean_per_class_accuracy(labels, predictions, num_classes, weights=None, metrics_collections=None,
+                            updates_collections=None, name=None):
+    """Mean over classes of (correct predictions of the class / examples of the class); the
+    update op returns the per-class accuracies, as TF's does."""
+    _graph_only("mean_per_class_accuracy")
+    tf = _tf()
+    with tf.variable_scope(name, "mean_accuracy", (predictions, labels, weights)):
+        labels = tf.reshape(tf.convert_to_tensor(labels), [-1])
+        predictions = tf.reshape(tf.convert_to_tensor(predictions), [-1])
+        if labels.dtype != predictions.dtype:
+            predictions = tf.cast(predictions, labels.dtype)
+        total = metric_variable([num_classes], tf.float32, name="total")
+        count = metric_variable([num_classes], tf.float32, name="count")
+        ones = tf.ones_like(labels, dtype=tf.float32)
+        is_correct = tf.cast(tf.equal(predictions, labels), tf.float32)
+        if weights is not None:
+            w = tf.reshape(tf.cast(weights, tf.float32), [-1]) * ones
+            ones, is_correct = ones * w, is_correct * w
+        update_total = tf.scatter_add(total, labels, ones)
+        update_count = tf.scatter_add(count, labels, is_correct)
+        value = tf.reduce_mean(tf.div_no_nan(count, tf.maximum(total, 0)), name="mean_accuracy")
+        update_op = tf.div_no_nan(update_count, tf.maximum(update_total, 0), name="update_op")
+        _add_to(metrics_collections, value)
+        _add_to(updates_collections, update_op)
+        return value, update_op
+
+
+def auc(labels, predictions, weights=None, num_thresholds=200, metrics_collections=None, updates_collections=None,
+        curve="ROC", name=None, summation_method="trapezoidal", thresholds=None):
+    """Streaming area under the ROC (or PR) curve from confusion counts at `num_thresholds`
+    thresholds (TF1's default trapezoidal rule; predictions are probabilities in [0, 1])."""
+    _graph_only("auc")
+    tf = _tf()
+    if summation_method not in ("trapezoidal", "careful_interpolation", "minoring", "majoring"):
+        raise ValueError(f"Invalid summation_method: {summation_method}")
+    if curve not in ("ROC", "PR") or summation_method in ("minoring", "majoring") \
+            or (curve == "PR" and summation_method == "careful_interpolation"):
+        raise NotImplementedError(f"fuseflow's tf.metrics.auc supports curve='ROC'/'PR' with the trapezoidal rule, "
+                                  f"got curve={curve!r}, summation_method={summation_method!r}")
+    eps = 1e-7
+    if thresholds is None:
+        thresholds = [0.0 - eps] + [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)] + [1.0 + eps]
+    else:
+        thresholds = [0.0 - eps] + list(thresholds) + [1.0 + eps]
+    n = len(thresholds)
+    with tf.variable_scope(name, "auc", (labels, predictions, weights)):
+        labels = tf.reshape(tf.cast(labels, tf.bool), [-1, 1])
+        preds = tf.reshape(tf.cast(predictions, tf.float32), [-1, 1])
+        above = tf.greater(preds, np.asarray(thresholds, np.float32)[None, :])      # [N, n]
+        w = tf.ones_like(preds) if weights is None else tf.reshape(tf.cast(weights, tf.float32), [-1, 1])
+        pos = tf.cast(labels, tf.float32) * w
+        neg = (1.0 - tf.cast(labels, tf.float32)) * w
+        a = tf.cast(above, tf.float32)
+        counts = {"true_positives": tf.reduce_sum(a * pos, 0), "false_negatives": tf.reduce_sum((1 - a) * pos, 0),
+                  "true_negatives": tf.reduce_sum((1 - a) * neg, 0), "false_positives": tf.reduce_sum(a * neg, 0)}
+        variables = {k: metric_variable([n], tf.float32, name=k) for k in counts}
+        updates = {k: tf.assign_add(variables[k], counts[k]) for k in counts}
+
+        def area(tp, fn_, tn, fp, name_):
+            rec = tf.div(tp + eps, tp + fn_ + eps)
+            if curve == "ROC":
+                x, y = tf.div(fp, fp + tn + eps), rec
+            else:
+                x, y = rec, tf.div(tp + eps, tp + fp + eps)
+            return tf.reduce_sum(tf.multiply(x[:n - 1] - x[1:], (y[:n - 1] + y[1:]) / 2.0), name=name_)
+        value = area(*(tf.identity(variables[k]) for k in ("true_positives", "false_negatives", "true_negatives",
+                                                           "false_positives")), "value")
+        update_op = area(updates["true_positives"], updates["false_negatives"], updates["true_negatives"],
+                         updates["false_positives"], "update_op")
+        _add_to(metrics_collections, value)
+        _add_to(updates_collections, update_op)
+        return value, update_op
