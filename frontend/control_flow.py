@@ -217,7 +217,10 @@ def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, f
             t_pred = pred_t if outer is None else logical_and(outer.predicate, pred_t)
             with _guarding(g, t_pred) as t_guard:
                 t_out = true_fn()
-        with g.name_scope("false"):
+        # Both branches run; the false branch's ops come after the true branch's (guarded)
+        # assignments, so a variable both branches assign ends with the taken branch's value.
+        after_true = g.control_dependencies(list(t_guard.ops)) if t_guard.ops else contextlib.nullcontext()
+        with g.name_scope("false"), after_true:
             f_pred = logical_not(pred_t)
             f_pred = f_pred if outer is None else logical_and(outer.predicate, f_pred)
             with _guarding(g, f_pred) as f_guard:

@@ -63,3 +63,18 @@ def test_ema_of_tensor_with_zero_debias():
     np.testing.assert_allclose(first, [1.0, 2.0], rtol=1e-5)      # debiased: exact first value
     biased = 0.9 * 0.1 * np.array([1.0, 2.0]) + 0.1 * np.array([3.0, 4.0])
     np.testing.assert_allclose(second, biased / (1 - 0.9 ** 2), rtol=1e-5)
+
+
+def test_both_branches_assign_the_same_variable():
+    with tf.Graph().as_default():
+        pred = tf.placeholder(tf.bool)
+        x = tf.Variable(0)
+        y = tf.Variable(10.0)
+        r = tf.cond(pred, lambda: tf.assign(x, 1), lambda: tf.assign(x, 2))
+        r2 = tf.cond(pred, lambda: tf.assign(y, y * 2), lambda: tf.assign(y, y - 1))
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            got = []
+            for p in [True, False, True]:
+                got.append((sess.run(r, {pred: p}), sess.run(x), sess.run(r2, {pred: p}), sess.run(y)))
+    assert got == [(1, 1, 20.0, 20.0), (2, 2, 19.0, 19.0), (1, 1, 38.0, 38.0)]
