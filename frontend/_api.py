@@ -35,6 +35,7 @@ from .api import dtypes, image, linalg, math, nn, random, strings  # noqa: E402,
 from .api.printing import print_ as print  # noqa: E402,F401
 from .api.tensor_array import TensorArray  # noqa: E402,F401
 from .api.environment import Module, config, debugging, device, executing_eagerly  # noqa: E402,F401
+from .api.environment import autograph, get_logger, saved_model, test, timestamp, version  # noqa: E402,F401
 from .control_flow import foldl, foldr, map_fn, scan  # noqa: E402,F401
 from .api.extra_ops import einsum, histogram_fixed_width, py_function, searchsorted  # noqa: E402,F401,F811
 from .script_ops import numpy_function  # noqa: E402,F401

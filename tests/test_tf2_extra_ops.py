@@ -174,3 +174,39 @@ def test_einsum_trace_gradient():
         y = tf.einsum("ii", v)
     assert float(y) == 5.0
     assert tape.gradient(y, v).numpy().tolist() == [[1.0, 0.0], [0.0, 1.0]]
+
+
+def test_more_math_nn_and_linalg():
+    assert tf.math.reciprocal_no_nan(tf.constant([0.0, 2.0])).numpy().tolist() == [0.0, 0.5]
+    np.testing.assert_allclose(tf.math.xlog1py(tf.constant([0.0, 2.0]), tf.constant([-1.0, 1.0])).numpy(),
+                               [0.0, 2 * np.log(2)], rtol=1e-6)
+    assert bool(tf.math.is_non_decreasing([1, 1, 2])) and not bool(tf.math.is_strictly_increasing([1, 1, 2]))
+    assert tf.math.invert_permutation([3, 4, 0, 2, 1]).numpy().tolist() == [2, 4, 3, 0, 1]
+    np.testing.assert_allclose(tf.math.cumulative_logsumexp(tf.constant([0.0, 0.0, 0.0])).numpy(),
+                               np.log([1, 2, 3]), rtol=1e-6)
+    unit, norm = tf.linalg.normalize(tf.constant([3.0, 4.0]))
+    assert unit.numpy().tolist() == pytest.approx([0.6, 0.8]) and norm.numpy().tolist() == [5.0]
+    mean, var = tf.nn.weighted_moments(tf.constant([1.0, 2.0, 3.0]), [0], tf.constant([1.0, 1.0, 2.0]))
+    assert float(mean) == pytest.approx(2.25) and float(var) == pytest.approx(0.6875)
+    c, m, v, _ = tf.nn.sufficient_statistics(tf.constant([1.0, 2.0, 3.0]), [0])
+    mean, var = tf.nn.normalize_moments(c, m, v, None)
+    assert float(mean) == pytest.approx(2.0) and float(var) == pytest.approx(2 / 3)
+    x = tf.reshape(tf.range(16.0), [1, 4, 4, 1])
+    np.testing.assert_allclose(tf.nn.convolution(x, tf.ones([2, 2, 1, 1])).numpy(),
+                               tf.nn.conv2d(x, tf.ones([2, 2, 1, 1]), 1, "VALID").numpy())
+    np.testing.assert_allclose(tf.nn.pool(x, [2, 2], "MAX", strides=[2, 2]).numpy()[0, :, :, 0], [[5, 7], [13, 15]])
+    a = tf.constant([[4.0, 2.0], [2.0, 3.0]])
+    np.testing.assert_allclose(tf.linalg.cholesky(a).numpy(), np.linalg.cholesky(a.numpy()), rtol=1e-6)
+    assert float(tf.linalg.slogdet(a)[1]) == pytest.approx(np.log(8.0))
+    s, u, v = tf.linalg.svd(a)
+    np.testing.assert_allclose((u.numpy() * s.numpy()) @ v.numpy().T, a.numpy(), atol=1e-5)
+    np.testing.assert_allclose(tf.linalg.eigh(a)[0].numpy(), np.linalg.eigvalsh(a.numpy()), rtol=1e-6)
+
+
+def test_environment_extras():
+    tf.get_logger().setLevel("ERROR")
+    assert tf.test.is_gpu_available() is False and tf.test.gpu_device_name() == ""
+    assert tf.version.VERSION.startswith("2.")
+    assert float(tf.timestamp()) > 0
+    with pytest.raises(NotImplementedError, match="saved_model"):
+        tf.saved_model.save(None, "/tmp/unused")

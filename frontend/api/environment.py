@@ -1,11 +1,14 @@
 """TF2 names about the execution environment: tf.config, tf.device, tf.executing_eagerly,
-tf.debugging and tf.Module. fuseflow runs on one CPU device; GPU queries answer "none"."""
+tf.debugging, tf.Module, tf.test / tf.version / tf.get_logger / tf.autograph / tf.saved_model.
+fuseflow runs on one CPU device; GPU queries answer "none"."""
 from __future__ import annotations
 
 import contextlib
 import re
 import types
 from collections import namedtuple
+
+import numpy as np
 
 from .. import check_ops, math_ops
 from ..context import executing_eagerly  # noqa: F401  (re-exported as tf.executing_eagerly)
@@ -181,3 +184,43 @@ class Module:
             with self.name_scope:
                 return method(self, *args, **kwargs)
         return wrapped
+
+
+# ----------------------------------------------------------------------- small TF2 namespaces
+def get_logger():
+    import logging
+    return logging.getLogger("tensorflow")
+
+
+def timestamp(name=None):
+    import time
+    from ..core import convert_to_tensor
+    return convert_to_tensor(np.float64(time.time()))
+
+
+def _no_savedmodel(*args, **kwargs):
+    raise NotImplementedError("tf.saved_model is not supported by fuseflow (use Model.save_weights, or "
+                              "fuseflow's AOT artifacts for deployment)")
+
+
+saved_model = types.SimpleNamespace(save=_no_savedmodel, load=_no_savedmodel, contains_saved_model=lambda d: False)
+version = types.SimpleNamespace(VERSION="2.21.0", GIT_VERSION="fuseflow", COMPILER_VERSION="llvmlite",
+                                GRAPH_DEF_VERSION=1994)
+test = types.SimpleNamespace(is_gpu_available=lambda cuda_only=False, min_cuda_compute_capability=None: False,
+                             is_built_with_cuda=lambda: False, is_built_with_gpu_support=lambda: False,
+                             gpu_device_name=lambda: "")
+
+
+def _do_not_convert(func=None):
+    return func if func is not None else (lambda f: f)
+
+
+def _to_code(*args, **kwargs):
+    raise NotImplementedError("tf.autograph.to_code: fuseflow has no AutoGraph")
+
+
+autograph = types.SimpleNamespace(
+    set_verbosity=lambda level, alsologtostdout=False: None,
+    experimental=types.SimpleNamespace(do_not_convert=_do_not_convert),
+    to_code=_to_code,
+)

@@ -460,3 +460,168 @@ def einsum(equation, *inputs, **kwargs):
         new_terms.append(term)
         new_ts.append(t)
     return math_ops.einsum(",".join(new_terms) + "->" + out, *new_ts, name=name)
+
+
+# ----------------------------------------------------------------------- more tf.math / tf.nn
+def reciprocal_no_nan(x, name=None):
+    x = convert_to_tensor(x)
+    return math_ops.div_no_nan(array_ops.ones_like(x), x)
+
+
+def xlog1py(x, y, name=None):
+    """x * log1p(y), 0 where x == 0."""
+    x, y = convert_to_tensor(x), convert_to_tensor(y)
+    return array_ops.where(math_ops.equal(x, 0), array_ops.zeros_like(x * y), x * math_ops.log1p(y))
+
+
+def is_non_decreasing(x, name=None):
+    x = array_ops.reshape(convert_to_tensor(x), [-1])
+    return math_ops.reduce_all(math_ops.less_equal(x[:-1], x[1:]))
+
+
+def is_strictly_increasing(x, name=None):
+    x = array_ops.reshape(convert_to_tensor(x), [-1])
+    return math_ops.reduce_all(math_ops.less(x[:-1], x[1:]))
+
+
+def invert_permutation(x, name=None):
+    """y[x[i]] = i."""
+    x = convert_to_tensor(x)
+    n = x.shape[0]
+    if n is None:
+        raise ValueError("tf.math.invert_permutation: the length must be known")
+    return array_ops.scatter_nd(array_ops.expand_dims(x, 1), math_ops.range(n, dtype=x.dtype), [n])
+
+
+def cumulative_logsumexp(x, axis=0, exclusive=False, reverse=False, name=None):
+    """log(cumsum(exp(x))) computed around the maximum along `axis` for stability."""
+    x = convert_to_tensor(x)
+    m = array_ops.stop_gradient(math_ops.reduce_max(x, axis=axis, keepdims=True))
+    s = math_ops.cumsum(math_ops.exp(x - m), axis=axis, exclusive=exclusive, reverse=reverse)
+    return math_ops.log(s) + m
+
+
+def normalize(tensor, ord="euclidean", axis=None, name=None):
+    """(tensor / norm, norm) with the norm kept as a broadcastable dimension (tf.linalg.normalize)."""
+    t = convert_to_tensor(tensor)
+    n = math_ops.norm(t, ord=ord, axis=axis, keepdims=True)
+    return t / n, n
+
+
+def sufficient_statistics(x, axes, shift=None, keepdims=False, name=None):
+    x = convert_to_tensor(x)
+    axes = [axes] if isinstance(axes, int) else list(axes)
+    counts = 1
+    for a in axes:
+        counts *= x.shape[a]
+    count = convert_to_tensor(np.asarray(counts, x.dtype.np))
+    m_ss = math_ops.reduce_sum(x if shift is None else x - shift, axis=axes, keepdims=keepdims)
+    v_ss = math_ops.reduce_sum(math_ops.square(x if shift is None else x - shift), axis=axes, keepdims=keepdims)
+    return count, m_ss, v_ss, shift
+
+
+def normalize_moments(counts, mean_ss, variance_ss, shift, name=None):
+    divisor = math_ops.reciprocal(convert_to_tensor(counts))
+    shifted_mean = mean_ss * divisor
+    mean = shifted_mean + shift if shift is not None else shifted_mean
+    variance = variance_ss * divisor - math_ops.square(shifted_mean)
+    return mean, variance
+
+
+def weighted_moments(x, axes, frequency_weights, keepdims=False, name=None):
+    """Frequency-weighted mean and variance over `axes` (TF's formula)."""
+    x = convert_to_tensor(x)
+    w = math_ops.cast(convert_to_tensor(frequency_weights), x.dtype)
+    axes = [axes] if isinstance(axes, int) else list(axes)
+    weighted_sum = math_ops.reduce_sum(w * x, axis=axes, keepdims=True)
+    sum_w = math_ops.reduce_sum(w * array_ops.ones_like(x), axis=axes, keepdims=True)
+    mean = math_ops.div_no_nan(weighted_sum, sum_w)
+    var = math_ops.div_no_nan(math_ops.reduce_sum(w * math_ops.squared_difference(x, mean), axis=axes,
+                                                     keepdims=True), sum_w)
+    if not keepdims:
+        mean, var = array_ops.squeeze(mean, axes), array_ops.squeeze(var, axes)
+    return mean, var
+
+
+def convolution(input, filters, strides=None, padding="VALID", data_format=None, dilations=None, name=None):
+    """tf.nn.convolution for 1-D and 2-D inputs (NWC / NHWC)."""
+    from .. import nn_ops
+    x = convert_to_tensor(input)
+    if x.shape.rank == 3:
+        return nn_ops.conv1d(x, filters, stride=strides or 1, padding=padding, data_format=data_format or "NWC",
+                             dilations=dilations)
+    if x.shape.rank == 4:
+        return nn_ops.conv2d(x, filters, strides=strides or 1, padding=padding, data_format=data_format or "NHWC",
+                             dilations=dilations)
+    raise NotImplementedError(f"tf.nn.convolution: {x.shape.rank - 2}-D convolutions are not supported by "
+                              f"fuseflow (1-D and 2-D are)")
+
+
+def conv_transpose(input, filters, output_shape, strides, padding="SAME", data_format=None, dilations=None,
+                   name=None):
+    from .. import nn_ops
+    x = convert_to_tensor(input)
+    if x.shape.rank != 4:
+        raise NotImplementedError("tf.nn.conv_transpose: only 2-D (NHWC) transposed convolutions are supported by "
+                                  "fuseflow")
+    return nn_ops.conv2d_transpose(x, filters, output_shape, strides, padding=padding,
+                                   data_format=data_format or "NHWC", dilations=dilations)
+
+
+def pool(input, window_shape, pooling_type, strides=None, padding="VALID", data_format=None, dilations=None,
+         name=None):
+    """tf.nn.pool for 1-D and 2-D windows ('MAX' or 'AVG'), without dilation."""
+    from .. import nn_ops
+    if dilations is not None and any(int(d) != 1 for d in np.ravel(dilations)):
+        raise NotImplementedError("tf.nn.pool: dilated pooling is not supported by fuseflow")
+    window = list(np.ravel(window_shape).astype(int))
+    stride = list(np.ravel(strides).astype(int)) if strides is not None else [1] * len(window)
+    kind = str(pooling_type).upper()
+    if kind not in ("MAX", "AVG"):
+        raise ValueError(f"tf.nn.pool: pooling_type must be 'MAX' or 'AVG', got {pooling_type!r}")
+    if len(window) == 2:
+        fn = nn_ops.max_pool2d if kind == "MAX" else nn_ops.avg_pool2d
+        return fn(input, window, stride, padding)
+    if len(window) == 1:
+        from .nn import avg_pool1d, max_pool1d
+        return (max_pool1d if kind == "MAX" else avg_pool1d)(input, window, stride, padding)
+    raise NotImplementedError(f"tf.nn.pool: {len(window)}-D pooling is not supported by fuseflow")
+
+
+# ----------------------------------------------------------------------- host-only decompositions
+def _host_unary(op_name, fn):
+    def op(input, *args, **kwargs):
+        (t,) = _host_values(op_name, input)
+        if not t.dtype.is_floating:
+            raise TypeError(f"{op_name}: expected a float tensor, got {t.dtype.name}")
+        a = np.asarray(t.numpy())
+        out = fn(a, *args, **{k: v for k, v in kwargs.items() if k != "name"})
+        if isinstance(out, tuple):
+            return tuple(EagerTensor(np.asarray(o).astype(a.dtype), t.dtype) for o in out)
+        return EagerTensor(np.asarray(out).astype(a.dtype), t.dtype)
+    op.__name__ = op_name.rsplit(".", 1)[-1]
+    return op
+
+
+def _svd(a, full_matrices=False, compute_uv=True):
+    if not compute_uv:
+        return np.linalg.svd(a, compute_uv=False)
+    u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+    return s, u, np.swapaxes(vh, -1, -2)          # TF returns (s, u, v) with a = u diag(s) v^T
+
+
+def _slogdet(a):
+    sign, logdet = np.linalg.slogdet(a)
+    return sign, logdet
+
+
+cholesky = _host_unary("tf.linalg.cholesky", np.linalg.cholesky)
+qr = _host_unary("tf.linalg.qr", lambda a, full_matrices=False: np.linalg.qr(a, mode="complete" if full_matrices
+                                                                                  else "reduced"))
+svd = _host_unary("tf.linalg.svd", _svd)
+eigh = _host_unary("tf.linalg.eigh", np.linalg.eigh)
+eigvalsh = _host_unary("tf.linalg.eigvalsh", np.linalg.eigvalsh)
+slogdet = _host_unary("tf.linalg.slogdet", _slogdet)
+logdet = _host_unary("tf.linalg.logdet", lambda a: np.linalg.slogdet(a)[1])
+pinv = _host_unary("tf.linalg.pinv", lambda a, rcond=None: np.linalg.pinv(a) if rcond is None
+                   else np.linalg.pinv(a, rcond=rcond))

@@ -16,3 +16,4 @@ def matvec(a, b, transpose_a=False, adjoint_a=False, a_is_sparse=False, b_is_spa
     return squeeze(prod, [-1])
 from .extra_ops import cross  # noqa: E402
 from ..math_ops import global_norm  # noqa: E402
+from .extra_ops import cholesky, eigh, eigvalsh, logdet, normalize, pinv, qr, slogdet, svd  # noqa: E402

@@ -17,3 +17,5 @@ from .extra_ops import (segment_max, segment_mean, segment_min, segment_prod, un
                         unsorted_segment_mean, unsorted_segment_min, unsorted_segment_prod,
                         unsorted_segment_sqrt_n)
 from .extra_ops import polyval  # noqa: E402
+from .extra_ops import (cumulative_logsumexp, invert_permutation, is_non_decreasing,  # noqa: E402
+                        is_strictly_increasing, reciprocal_no_nan, xlog1py)

@@ -37,3 +37,7 @@ def max_pool1d(input, ksize, strides, padding, data_format="NWC", name=None):
 def avg_pool1d(input, ksize, strides, padding, data_format="NWC", name=None):
     from ..nn_ops import avg_pool2d
     return _pool1d(avg_pool2d, "avg_pool1d", input, ksize, strides, padding, data_format)
+
+
+from .extra_ops import (conv_transpose, convolution, normalize_moments, pool,  # noqa: E402
+                        sufficient_statistics, weighted_moments)
