@@ -329,3 +329,23 @@ def test_fit_before_compile_is_a_value_error():
         m.fit(np.ones((2, 2)), np.ones((2, 1)), verbose=0)
     with pytest.raises(ValueError, match="compile"):
         m.evaluate(np.ones((2, 2)), np.ones((2, 1)), verbose=0)
+
+
+def test_weight_constraints_applied_after_each_step():
+    d = layers.Dense(2, kernel_initializer="ones", use_bias=False, kernel_constraint=tf.keras.constraints.MaxNorm(1.0))
+    d.build((None, 2))
+    opt = tf.keras.optimizers.SGD(0.1)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(d(tf.ones([1, 2])))
+    opt.apply_gradients(zip(tape.gradient(loss, d.trainable_variables), d.trainable_variables))
+    # step: 1 - 0.1 = 0.9 per entry; column norm 0.9 * sqrt(2) > 1 -> scaled to norm 1
+    np.testing.assert_allclose(d.kernel.numpy(), np.full((2, 2), 1 / np.sqrt(2)), rtol=1e-5)
+    m = tf.keras.Sequential([layers.Dense(1, input_shape=(2,), kernel_constraint="non_neg", kernel_initializer="ones")])
+    m.compile(tf.keras.optimizers.SGD(1.0), "mse")
+    m.fit(np.ones((2, 2)), -10 * np.ones((2, 1)), epochs=1, verbose=0)
+    assert (m.get_weights()[0] >= 0).all()
+    v = tf.Variable([3.0, -1.0], constraint=lambda x: tf.clip_by_value(x, 0.0, 1.0))
+    tf.keras.optimizers.SGD(0.1).apply_gradients([(tf.constant([0.0, 0.0]), v)])
+    assert v.numpy().tolist() == [1.0, 0.0]
+    w = tf.constant([[3.0, 0.0], [4.0, 0.5]])
+    np.testing.assert_allclose(tf.keras.constraints.UnitNorm()(w).numpy(), [[0.6, 0.0], [0.8, 1.0]], rtol=1e-5)

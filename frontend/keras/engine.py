@@ -373,7 +373,8 @@ class Layer:
         try:
             var._keras_path = f"{self.name}/{name or 'variable'}"
             var.regularizer = regularizer
-            var.constraint = constraint
+            from . import constraints as constraints_mod
+            var.constraint = constraints_mod.get(constraint)
         except AttributeError:
             pass
         if trainable:

@@ -366,6 +366,17 @@ class Optimizer:
         for g, v in zip(grads, trainable_variables):
             updates.append(self.update_step(g, v, lr))
         self._increment_iterations(updates)
+        self._apply_constraints(trainable_variables, updates)
+
+    def _apply_constraints(self, variables, updates):
+        """Keras 3 projects each variable with its `constraint` after the gradient step."""
+        from ..train.optimizer import _control_deps
+        for v, u in zip(variables, updates):
+            constraint = getattr(v, "constraint", None)
+            if constraint is None:
+                continue
+            with _control_deps([_ops.as_op(u)] if u is not None else []):
+                v.assign(constraint(_ops.tensor(v)))
 
     def _increment_iterations(self, updates):
         from ..train.optimizer import _control_deps
