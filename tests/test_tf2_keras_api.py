@@ -349,3 +349,19 @@ def test_weight_constraints_applied_after_each_step():
     assert v.numpy().tolist() == [1.0, 0.0]
     w = tf.constant([[3.0, 0.0], [4.0, 0.5]])
     np.testing.assert_allclose(tf.keras.constraints.UnitNorm()(w).numpy(), [[0.6, 0.0], [0.8, 1.0]], rtol=1e-5)
+
+
+def test_embedding_mask_zero_makes_rnns_skip_padding():
+    emb = layers.Embedding(5, 3, mask_zero=True)
+    lstm = layers.LSTM(4)
+    padded = lstm(emb(tf.constant([[0, 0, 1, 2]]))).numpy()
+    plain = lstm(emb(tf.constant([[1, 2]]))).numpy()
+    np.testing.assert_allclose(padded, plain, rtol=1e-5, atol=1e-7)
+    seq = layers.SimpleRNN(2, return_sequences=True, kernel_initializer="ones", recurrent_initializer="zeros")
+    out = seq(emb(tf.constant([[1, 0, 2]]))).numpy()[0]
+    np.testing.assert_allclose(out[1], out[0])          # a masked step repeats the previous output
+    m = tf.keras.Sequential([layers.Embedding(10, 4, mask_zero=True), layers.LSTM(3), layers.Dense(1)])
+    m.compile("adam", "mse")
+    m.fit(np.array([[0, 1, 2], [3, 4, 5]]), np.ones((2, 1)), verbose=0)
+    np.testing.assert_allclose(m.predict(np.array([[0, 0, 7]]), verbose=0), m.predict(np.array([[7, 0, 0]]), verbose=0),
+                               rtol=1e-5)

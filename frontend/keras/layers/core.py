@@ -283,7 +283,11 @@ class Embedding(Layer):
     def call(self, inputs):
         if not inputs.dtype.is_integer:
             inputs = tf.cast(inputs, "int32")
-        return tf.gather(self.embeddings, inputs)
+        out = tf.gather(self.embeddings, inputs)
+        if self.mask_zero:
+            # Keras' mask: recurrent layers fed directly by this output skip the padded (0) steps
+            out._keras_mask = tf.not_equal(inputs, 0)
+        return out
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)

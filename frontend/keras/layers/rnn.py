@@ -232,6 +232,7 @@ class RNN(Layer):
         if isinstance(cell, (list, tuple)):
             cell = StackedRNNCells(cell)
         self.cell = cell
+        self.zero_output_for_mask = bool(zero_output_for_mask)
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
@@ -251,15 +252,28 @@ class RNN(Layer):
             states = self.cell.get_initial_state(batch_size=batch, dtype=inputs.dtype)
         else:
             states = _as_list(initial_state)
+        if mask is None:
+            mask = getattr(inputs, "_keras_mask", None)
         xs = tf.unstack(inputs, axis=1)
+        masks = tf.unstack(tf.expand_dims(tf.cast(mask, tf.bool), -1), axis=1) if mask is not None else None
         if self.go_backwards:
             xs = xs[::-1]
+            masks = masks[::-1] if masks is not None else None
         outputs = []
-        for x_t in xs:
-            out, states = self.cell(x_t, states, training=training)
-            states = _as_list(states)
+        for t, x_t in enumerate(xs):
+            out, new_states = self.cell(x_t, states, training=training)
+            new_states = _as_list(new_states)
+            if masks is not None:
+                # Keras: a masked step keeps the states, and outputs zeros or the previous output
+                m = masks[t]
+                prev = outputs[-1] if outputs and not self.zero_output_for_mask else tf.zeros_like(out)
+                out = tf.where(m, out, prev)
+                new_states = [tf.where(m, n, o) for n, o in zip(new_states, states)]
+            states = new_states
             outputs.append(out)
         result = tf.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
+        if mask is not None and self.return_sequences:
+            result._keras_mask = mask
         if self.return_state:
             return [result] + list(states)
         return result
