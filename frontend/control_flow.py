@@ -336,15 +336,22 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
         return fn(flat[0]) if single else fn(*flat) if isinstance(structure, (list, tuple)) and \
             not hasattr(structure, "_fields") else fn(pack(flat))
 
-    flat = [convert_to_tensor(v) if not hasattr(v, "_as_tensor") else v._as_tensor()
-            for v in nest.flatten(loop_vars)]
+    from .tensor_array import TensorArray
+
+    def as_loop_value(v):
+        # TensorArrays are carried as they are (a value object over already-built tensors)
+        if isinstance(v, TensorArray):
+            return v
+        return convert_to_tensor(v) if not hasattr(v, "_as_tensor") else v._as_tensor()
+
+    flat = [as_loop_value(v) for v in nest.flatten(loop_vars)]
     if not _graph_mode() and not any(isinstance(v, Tensor) for v in flat):
         it = 0
         while maximum_iterations is None or it < int(maximum_iterations):
             if not bool(np.asarray(_eager_value(call(cond, flat)))):
                 break
             out = call(body, flat)
-            flat = [convert_to_tensor(v) for v in (nest.flatten(out) if not single else [out])]
+            flat = [as_loop_value(v) for v in (nest.flatten(out) if not single else [out])]
             it += 1
         return flat[0] if (len(flat) == 1 and not return_same_structure) else pack(flat)
     g = graph_mod.get_default_graph()
@@ -352,6 +359,8 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
     with g.name_scope(name or "while") as scope:
         env = {}
         for v in flat:
+            if isinstance(v, TensorArray):
+                continue
             val = _static_eval(v, {})
             if val is not None:
                 env[v] = val
@@ -375,13 +384,19 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
             out_flat = [out] if single else nest.flatten(out)
             if len(out_flat) != len(flat):
                 raise ValueError(f"tf.while_loop: body returned {len(out_flat)} loop variables, expected {len(flat)}")
-            new = [convert_to_tensor(o) if not hasattr(o, "_as_tensor") else o._as_tensor() for o in out_flat]
+            new = [as_loop_value(o) for o in out_flat]
             for old, nw in zip(flat, new):
+                if isinstance(old, TensorArray) or isinstance(nw, TensorArray):
+                    if not (isinstance(old, TensorArray) and isinstance(nw, TensorArray)):
+                        raise TypeError("tf.while_loop: a TensorArray loop variable must stay a TensorArray")
+                    continue
                 if old.dtype != nw.dtype:
                     raise TypeError(f"tf.while_loop: a loop variable changed dtype from {old.dtype.name} to "
                                     f"{nw.dtype.name}")
             new_env = {}
             for nw in new:
+                if isinstance(nw, TensorArray):
+                    continue
                 val = _static_eval(nw, env)
                 if val is not None:
                     new_env[nw] = val

@@ -119,3 +119,4 @@ from fuseflow.state_ops import (scatter_div, scatter_max, scatter_min, scatter_m
 from fuseflow.sparse_v1 import (SparseTensor, SparseTensorValue, sparse, sparse_add,  # noqa: F401,E402
                                 sparse_placeholder, sparse_reduce_sum, sparse_tensor_dense_matmul,
                                 sparse_tensor_to_dense, sparse_to_dense)
+from fuseflow.tensor_array import TensorArray  # noqa: F401,E402
