@@ -264,3 +264,23 @@ def check_numerics(tensor, message, name=None):
 
 def verify_tensor_all_finite(t=None, msg=None, name=None, x=None, message=None):
     return check_numerics(t if t is not None else x, msg if msg is not None else message, name=name)
+
+
+def add_check_numerics_ops():
+    """check_numerics on every float tensor of the default graph built so far (message
+    'op_name:output_index'), grouped into one op (TF1, graph mode only)."""
+    from .control_flow import group
+    from .host_ops import is_host_op
+    if not graph_mod.graph_is_active():
+        raise RuntimeError("add_check_numerics_ops() is not compatible with eager execution. To check for Inf's "
+                           "and NaN's under eager execution, call tf.debugging.enable_check_numerics() once "
+                           "before executing the checked operations.")
+    g = graph_mod.get_default_graph()
+    checks = []
+    for op in list(g.get_operations()):
+        if op.type in ("var_handle", "assign", "assign_add", "assign_sub") or is_host_op(op):
+            continue
+        for t in op.outputs:
+            if t.dtype in (dt.float16, dt.float32, dt.float64):
+                checks.append(check_numerics(t, f"{op.name}:{t.value_index}").op)
+    return group(*checks)

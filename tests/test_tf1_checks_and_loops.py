@@ -150,3 +150,16 @@ def test_check_numerics_in_the_loss_path_trains():
             sess.run(tf.global_variables_initializer())
             sess.run(train)
             assert abs(sess.run(w) - 1.6) < 1e-6
+
+
+def test_add_check_numerics_ops():
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [2])
+        w = tf.Variable([1.0, 1.0])
+        y = tf.log(x) * w
+        check = tf.add_check_numerics_ops()
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            assert sess.run([y, check], {x: [1.0, 2.0]})[1] is None
+            with pytest.raises(tf.errors.InvalidArgumentError, match="Log:0 : Tensor had Inf values"):
+                sess.run([y, check], {x: [1.0, 0.0]})

@@ -120,3 +120,4 @@ from fuseflow.sparse_v1 import (SparseTensor, SparseTensorValue, sparse, sparse_
                                 sparse_placeholder, sparse_reduce_sum, sparse_tensor_dense_matmul,
                                 sparse_tensor_to_dense, sparse_to_dense)
 from fuseflow.tensor_array import TensorArray  # noqa: F401,E402
+from fuseflow.check_ops import add_check_numerics_ops  # noqa: F401,E402
