@@ -365,3 +365,33 @@ def test_embedding_mask_zero_makes_rnns_skip_padding():
     m.fit(np.array([[0, 1, 2], [3, 4, 5]]), np.ones((2, 1)), verbose=0)
     np.testing.assert_allclose(m.predict(np.array([[0, 0, 7]]), verbose=0), m.predict(np.array([[7, 0, 0]]), verbose=0),
                                rtol=1e-5)
+
+
+def test_extra_layers():
+    x = tf.reshape(tf.range(2 * 4 * 6, dtype=tf.float32), [2, 4, 6])
+    sd = layers.SpatialDropout1D(0.5, seed=1)(x, training=True).numpy()
+    for b in range(2):
+        for c in range(6):
+            col = sd[b, :, c]
+            assert (col == 0).all() or np.allclose(col, 2 * x.numpy()[b, :, c])
+    assert np.array_equal(layers.SpatialDropout2D(0.5)(x[None], training=False).numpy(), x.numpy()[None])
+    assert layers.ZeroPadding1D(2)(x).shape.as_list() == [2, 8, 6]
+    assert layers.Cropping1D((1, 2))(x).numpy().tolist() == x.numpy()[:, 1:2].tolist()
+    assert layers.UpSampling1D(3)(x).shape.as_list() == [2, 12, 6]
+    a, b = tf.constant([[1.0, 2.0], [3.0, 4.0]]), tf.constant([[5.0, 6.0], [7.0, 8.0]])
+    assert layers.Dot(axes=1)([a, b]).numpy().tolist() == [[17.0], [53.0]]
+    assert layers.dot([tf.ones([2, 3, 4]), tf.ones([2, 5, 4])], axes=2).shape.as_list() == [2, 3, 5]
+    np.testing.assert_allclose(layers.UnitNormalization()(tf.constant([[3.0, 4.0]])).numpy(), [[0.6, 0.8]])
+    gn = layers.GroupNormalization(groups=2)(tf.reshape(tf.range(8.0), [1, 2, 4])).numpy()
+    group0 = np.array([0.0, 1.0, 4.0, 5.0])
+    np.testing.assert_allclose(gn[0, 0, 0], (0 - group0.mean()) / np.sqrt(group0.var() + 1e-3), rtol=1e-5)
+
+
+def test_masking_layer_feeds_rnn_mask():
+    x = np.array([[[1.0, 2.0], [0.0, 0.0], [3.0, 0.0]]], np.float32)
+    masked = layers.Masking()(tf.constant(x))
+    assert masked._keras_mask.numpy().tolist() == [[True, False, True]]
+    rnn = layers.SimpleRNN(2, kernel_initializer="ones", recurrent_initializer="ones")
+    with_mask = rnn(masked).numpy()
+    without_gap = rnn(tf.constant(x[:, [0, 2]])).numpy()
+    np.testing.assert_allclose(with_mask, without_gap, rtol=1e-6)

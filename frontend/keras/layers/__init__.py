@@ -13,3 +13,5 @@ from .pooling import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, 
 from .rnn import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell,  # noqa: F401
                   StackedRNNCells)  # noqa: F401
 from .preprocessing import CenterCrop, Normalization, RandomFlip, Resizing  # noqa: F401,E402
+from .extra import (Cropping1D, Dot, GaussianDropout, GroupNormalization, Masking, SpatialDropout1D,  # noqa: F401,E402
+                    SpatialDropout2D, UnitNormalization, UpSampling1D, ZeroPadding1D, dot)
