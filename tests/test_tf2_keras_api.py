@@ -395,3 +395,19 @@ def test_masking_layer_feeds_rnn_mask():
     with_mask = rnn(masked).numpy()
     without_gap = rnn(tf.constant(x[:, [0, 2]])).numpy()
     np.testing.assert_allclose(with_mask, without_gap, rtol=1e-6)
+
+
+def test_more_metrics_and_callbacks(tmp_path):
+    c = tf.keras.metrics.CosineSimilarity()
+    c.update_state([[0.0, 1.0], [1.0, 1.0]], [[1.0, 0.0], [1.0, 1.0]])
+    assert float(c.result()) == pytest.approx(0.5)
+    h = tf.keras.metrics.Hinge()
+    h.update_state([[0.0, 1.0]], [[0.6, 0.4]])
+    assert float(h.result()) == pytest.approx(1.1)
+    path = tmp_path / "log.csv"
+    m = _dense_model()
+    m.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    m.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=2, verbose=0,
+          callbacks=[tf.keras.callbacks.CSVLogger(str(path)), tf.keras.callbacks.TerminateOnNaN()])
+    lines = path.read_text().splitlines()
+    assert lines[0] == "epoch,loss,mae" and [l.split(",")[0] for l in lines[1:]] == ["0", "1"]

@@ -246,6 +246,43 @@ class ModelCheckpoint(Callback):
             self.model.save(path, overwrite=True)
 
 
+class TerminateOnNaN(Callback):
+    """Stops training when a batch loss is NaN or infinite."""
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(loss):
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
+
+
+class CSVLogger(Callback):
+    """Appends one row per epoch (epoch, then the logs in sorted key order) to a CSV file."""
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.filename, self.sep, self.append = str(filename), separator, append
+        self._keys = None
+
+    def on_train_begin(self, logs=None):
+        import os
+        self._file = open(self.filename, "a" if self.append else "w", newline="")
+        self._write_header = not (self.append and os.path.exists(self.filename) and os.path.getsize(self.filename))
+        self._keys = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self._keys is None:
+            self._keys = sorted(logs)
+            if self._write_header:
+                self._file.write(self.sep.join(["epoch"] + self._keys) + "\n")
+        self._file.write(self.sep.join([str(epoch)] + [str(logs.get(k, "NA")) for k in self._keys]) + "\n")
+        self._file.flush()
+
+    def on_train_end(self, logs=None):
+        self._file.close()
+
+
 class TensorBoard(Callback):
     """Writes the epoch logs as scalars (`epoch_loss`, ...) to `log_dir/train` and `log_dir/validation`."""
 

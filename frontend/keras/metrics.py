@@ -268,6 +268,36 @@ class KLDivergence(MeanMetricWrapper):
     __init__ = _wrapper(losses_mod.kl_divergence, "kl_divergence")
 
 
+def _cosine_similarity(y_true, y_pred, axis=-1):
+    """Keras' metric form: the plain cosine of the two vectors (the loss is its negative)."""
+    y_true, y_pred = _same_rank(_float(y_true), _float(y_pred))
+    return tf.reduce_sum(tf.math.l2_normalize(y_true, axis=axis) * tf.math.l2_normalize(y_pred, axis=axis), axis=axis)
+
+
+class CosineSimilarity(MeanMetricWrapper):
+    __init__ = _wrapper(_cosine_similarity, "cosine_similarity", ("axis",))
+
+
+class Hinge(MeanMetricWrapper):
+    __init__ = _wrapper(losses_mod.hinge, "hinge")
+
+
+class SquaredHinge(MeanMetricWrapper):
+    __init__ = _wrapper(losses_mod.squared_hinge, "squared_hinge")
+
+
+class LogCoshError(MeanMetricWrapper):
+    __init__ = _wrapper(losses_mod.log_cosh, "logcosh")
+
+
+class MeanSquaredLogarithmicError(MeanMetricWrapper):
+    __init__ = _wrapper(losses_mod.mean_squared_logarithmic_error, "mean_squared_logarithmic_error")
+
+
+class Poisson(MeanMetricWrapper):
+    __init__ = _wrapper(losses_mod.poisson, "poisson")
+
+
 # ------------------------------------------------------------------------------ confusion counts
 
 
