@@ -175,6 +175,40 @@ def split(input, sep=None, maxsplit=-1, name=None):
                     dt.string, [None], scope)
 
 
+@_string_op("unicode_split")
+def _unicode_split(arrays, attrs):
+    s = _as_bytes(np.asarray(arrays[0], dtype=object)[()])
+    if attrs["bytes"]:
+        parts = [s[i:i + 1] for i in range(len(s))]
+    else:
+        parts = [ch.encode(attrs["encoding"]) for ch in s.decode(attrs["encoding"])]
+    out = np.empty(len(parts), dtype=object)
+    out[:] = parts
+    return [out]
+
+
+def _split_chars(op, input, encoding, bytes_mode, name):
+    with op_scope(name, op, [input]) as scope:
+        t = _strings(input, op)
+        if t.shape.rank != 0:
+            raise NotImplementedError(f"tf.strings.{op} of a rank-{t.shape.rank} tensor returns a RaggedTensor, "
+                                      f"which fuseflow does not support; split scalar strings instead")
+        enc = {"UTF-8": "utf-8", "UTF-16-BE": "utf-16-be", "UTF-32-BE": "utf-32-be"}.get(str(encoding).upper())
+        if enc is None:
+            raise ValueError(f"tf.strings.{op}: unsupported encoding {encoding!r}")
+        return _run("unicode_split", [t], {"encoding": enc, "bytes": bytes_mode}, dt.string, [None], scope)
+
+
+def unicode_split(input, input_encoding, errors="replace", replacement_char=65533, name=None):
+    """The characters of a scalar string, each as an encoded string (1-D)."""
+    return _split_chars("unicode_split", input, input_encoding, False, name)
+
+
+def bytes_split(input, name=None):
+    """The bytes of a scalar string (1-D)."""
+    return _split_chars("bytes_split", input, "UTF-8", True, name)
+
+
 @_string_op("reduce_join")
 def _reduce_join(arrays, attrs):
     x = np.asarray(arrays[0], dtype=object)

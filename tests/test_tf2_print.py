@@ -38,3 +38,11 @@ def test_strings_format_uses_tensor_text():
     assert out.numpy() == b"1 and s"
     assert tf.strings.format("v={}", tf.range(8)).numpy() == b"v=[0 1 2 ... 5 6 7]"
     assert np.asarray(tf.strings.format("{}", tf.constant([[1.5, 2.0]])).numpy()) == b"[[1.5 2]]"
+
+
+def test_unicode_and_bytes_split_of_scalars():
+    chars = tf.strings.unicode_split("你好a", "UTF-8").numpy().tolist()
+    assert chars == ["你".encode(), "好".encode(), b"a"]
+    assert tf.strings.bytes_split("ab").numpy().tolist() == [b"a", b"b"]
+    with pytest.raises(NotImplementedError, match="RaggedTensor"):
+        tf.strings.bytes_split(["ab", "c"])
