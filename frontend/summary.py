@@ -375,3 +375,29 @@ def text(name, data, step=None, description=None):
             arr = np.asarray([str(x).encode() for x in arr.reshape(-1)], dtype=object).reshape(arr.shape)
         return arr
     return _plugin_write(name, data, step, "text", description, tfevents.DATA_CLASS_TENSOR, to_strings)
+
+
+# ------------------------------------------------------------------------------ tracing
+_trace = {"on": False}
+
+
+def trace_on(graph=True, profiler=False, profiler_outdir=None):
+    """Starts recording the graphs of functions called from now on (TF). fuseflow keeps no
+    exportable GraphDef, so trace_export warns and writes nothing; the calls themselves work."""
+    if profiler:
+        raise NotImplementedError("tf.summary.trace_on(profiler=True): fuseflow has no profiler")
+    _trace["on"] = bool(graph)
+
+
+def trace_off():
+    _trace["on"] = False
+
+
+def trace_export(name, step=None, profiler_outdir=None):
+    import warnings
+    if not _trace["on"]:
+        warnings.warn("Cannot export trace because tracing was not enabled.", stacklevel=2)
+        return
+    _trace["on"] = False
+    warnings.warn(f"tf.summary.trace_export({name!r}): fuseflow does not export traced graphs; no graph "
+                  f"summary was written", RuntimeWarning, stacklevel=2)
