@@ -210,3 +210,11 @@ def test_environment_extras():
     assert float(tf.timestamp()) > 0
     with pytest.raises(NotImplementedError, match="saved_model"):
         tf.saved_model.save(None, "/tmp/unused")
+
+
+def test_tf2_random_poisson_and_gamma_argument_order():
+    p = tf.random.poisson([2000], 3.0, seed=1)
+    g = tf.random.gamma([2000], 2.0, seed=1)
+    assert p.shape.as_list() == [2000] and abs(float(tf.reduce_mean(p)) - 3.0) < 0.3
+    assert g.shape.as_list() == [2000] and abs(float(tf.reduce_mean(g)) - 2.0) < 0.3
+    assert tf.random.poisson([2, 3], [1.0, 5.0]).shape.as_list() == [2, 3, 2]
