@@ -466,7 +466,13 @@ class BaseSession:
         return plan
 
     def _execute(self, tensors, ops, feeds, options) -> dict:
+        # `known`: every value this run has (feeds, host op results, computed tensors). `given`:
+        # the values later segments take as inputs instead of computing them: feeds, host op
+        # outputs and results of stateful ops already run. A pure tensor an earlier segment
+        # computed for a host op is recomputed where needed, never taken as an input: a
+        # gradient through an input would be zero (`run([train, summary_of_loss])` must train).
         known = dict(feeds)
+        given = dict(feeds)
         done: set = set()
         targets = [t for t in tensors if t not in known]
         plan = self._plan(targets, ops, known)
@@ -479,26 +485,31 @@ class BaseSession:
                                                                     if isinstance(v, Tensor)]) if t not in known]
                 pre_o = [c for c in h.control_inputs if c not in done]
                 if pre_t or pre_o:
-                    self._run_segment(pre_t, pre_o, known, done, final=False)
+                    self._run_segment(pre_t, pre_o, known, given, done, final=False)
                 outs = run_host_op(run, h, [known[t] for t in h.inputs])
                 known.update(zip(h.outputs, outs))
+                given.update(zip(h.outputs, outs))
                 done.add(h)
             targets = [t for t in targets if t not in known]
             ops = [o for o in ops if o not in done]
         if targets or ops:
-            self._run_segment(targets, ops, known, done, final=True, plan=None if plan.hosts else plan)
+            self._run_segment(targets, ops, known, given, done, final=True, plan=None if plan.hosts else plan)
         return known
 
-    def _run_segment(self, tensors, ops, known, done, final, plan=None):
+    def _run_segment(self, tensors, ops, known, given, done, final, plan=None):
         if plan is None:
-            plan = self._plan(tensors, ops, known)
+            plan = self._plan(tensors, ops, given)
+        stateful = ()
         if not final:
             # State changes made here must not be redone by a later segment: fetch their values
             # (a later replay then treats those ops as fed and does not run them again).
-            tensors = list(dict.fromkeys(list(tensors) + [t for t in plan.stateful if t not in known]))
-        seg = self._segment_for(tensors, ops, plan, known)
-        values = self._call(seg, known)
-        known.update(zip(tensors, values))
+            stateful = [t for t in plan.stateful if t not in given]
+            tensors = list(dict.fromkeys(list(tensors) + stateful))
+        seg = self._segment_for(tensors, ops, plan, given)
+        values = self._call(seg, given)
+        computed = dict(zip(tensors, values))
+        known.update(computed)
+        given.update((t, computed[t]) for t in stateful)
         done.update(ops)
 
     def _segment_for(self, tensors, ops, plan, known) -> _Segment:

@@ -276,3 +276,23 @@ def test_repeated_run_with_nested_fetches_keeps_the_structure(graph):
             d = sess.run({"s": total, "p": parts}, feed)          # dicts take the general path
             assert d["s"] == pytest.approx(i + 1.0) and d["p"][2].tolist() == [2.0 * i, 2.0]
         assert sum(r is not None for r in sess._repeat_runs.values()) == 1
+
+
+def test_a_host_op_reading_the_loss_does_not_cut_the_gradient(graph):
+    """`run([train, as_string(loss)])`: the loss is computed first for the host op; the train
+    step must still differentiate through it (it is recomputed, not fed)."""
+    x = tf.placeholder(tf.float32, [])
+    w = tf.Variable(1.0)
+    loss = tf.square(w * x - 3.0)
+    grad = tf.gradients(loss, w)[0]
+    train = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+    text = tf.as_string(loss)
+    grad_text = tf.as_string(grad)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        _, t, gt = sess.run([train, text, grad_text], {x: 1.0})
+        assert t == b"4.000000" and gt == b"-4.000000"     # read before the update
+        assert sess.run(w) == pytest.approx(1.4)             # w - 0.1 * 2 * (w - 3)
+        _, t = sess.run([train, text], {x: 1.0})
+        assert float(t) == pytest.approx(2.56, abs=1e-5)
+        assert sess.run(w) == pytest.approx(1.72)
