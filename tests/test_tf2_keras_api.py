@@ -40,8 +40,22 @@ def test_precision_recall_counts():
     assert float(tp.result()) == 2.0
     p.reset_state()
     assert float(p.result()) == 0.0
-    with pytest.raises(NotImplementedError, match="AUC"):
-        tf.keras.metrics.AUC()
+
+
+def test_auc_metric_matches_keras_documentation_example():
+    m = tf.keras.metrics.AUC(num_thresholds=3)
+    m.update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])
+    # Keras' docstring: tp=[2,1,0], fp=[2,0,0] -> tpr=[1,.5,0], fpr=[1,0,0] -> 0.75
+    assert m.true_positives.numpy().tolist() == [2.0, 1.0, 0.0]
+    assert float(m.result()) == pytest.approx(0.75)
+    roc = tf.keras.metrics.AUC()
+    roc.update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])
+    assert float(roc.result()) == pytest.approx(0.75)
+    pr = tf.keras.metrics.AUC(curve="PR")
+    pr.update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])
+    assert 0.5 < float(pr.result()) < 1.0
+    with pytest.raises(NotImplementedError, match="multi_label"):
+        tf.keras.metrics.AUC(multi_label=True)
 
 
 def test_to_categorical_dtypes():

@@ -373,8 +373,84 @@ class Recall(_ConfusionCount):
 
 
 class AUC(Metric):
-    def __init__(self, *args, **kwargs):
-        raise NotImplementedError("keras.metrics.AUC is not supported by fuseflow")
+    """Area under the ROC or PR curve from confusion counts at `num_thresholds` thresholds spread
+    evenly over [0, 1] (Keras 3: end points -eps and 1 + eps; ROC by the trapezoid rule, PR by
+    Keras' interpolation of precision between thresholds)."""
+
+    def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation", name=None, dtype=None,
+                 thresholds=None, multi_label=False, num_labels=None, label_weights=None, from_logits=False):
+        super().__init__(name=name or "auc", dtype=dtype)
+        if multi_label or label_weights is not None:
+            raise NotImplementedError("keras.metrics.AUC: multi_label / label_weights are not supported by fuseflow")
+        if str(curve).upper() not in ("ROC", "PR"):
+            raise ValueError(f'Invalid AUC curve value: "{curve}". Expected values are ["ROC", "PR"]')
+        self.curve = str(curve).upper()
+        self.summation_method = str(summation_method).lower()
+        if self.summation_method not in ("interpolation", "minoring", "majoring"):
+            raise ValueError(f"Invalid AUC summation method value: {summation_method}")
+        if thresholds is not None:
+            inner = sorted(float(t) for t in thresholds)
+            self.num_thresholds = len(inner) + 2
+        else:
+            if num_thresholds <= 1:
+                raise ValueError(f"Argument `num_thresholds` must be an integer > 1. Received: {num_thresholds}")
+            self.num_thresholds = int(num_thresholds)
+            inner = [(i + 1) * 1.0 / (self.num_thresholds - 1) for i in range(self.num_thresholds - 2)]
+        eps = backend.epsilon()
+        self._thresholds = np.array([0.0 - eps] + inner + [1.0 + eps], np.float32)
+        self._from_logits = from_logits
+        n = self.num_thresholds
+        for c in ("true_positives", "false_positives", "true_negatives", "false_negatives"):
+            setattr(self, c, self.add_variable(shape=(n,), name=c))
+
+    @property
+    def thresholds(self):
+        return list(self._thresholds)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = _float(y_pred)
+        if self._from_logits:
+            y_pred = tf.sigmoid(y_pred)
+        pred = tf.reshape(y_pred, [-1, 1])
+        true = tf.reshape(tf.cast(tf.cast(y_true, tf.bool), backend.floatx()), [-1, 1])
+        above = tf.cast(pred > tf.constant(self._thresholds.reshape(1, -1)), backend.floatx())
+        w = tf.ones_like(pred) if sample_weight is None else \
+            tf.reshape(_float(sample_weight) * tf.ones_like(y_pred), [-1, 1])
+        self.true_positives.assign_add(tf.reduce_sum(true * above * w, axis=0))
+        self.false_positives.assign_add(tf.reduce_sum((1.0 - true) * above * w, axis=0))
+        self.true_negatives.assign_add(tf.reduce_sum((1.0 - true) * (1.0 - above) * w, axis=0))
+        self.false_negatives.assign_add(tf.reduce_sum(true * (1.0 - above) * w, axis=0))
+
+    def _interpolate_pr_auc(self, tp, fp, fn):
+        n = self.num_thresholds
+        dtp = tp[:n - 1] - tp[1:]
+        p = tp + fp
+        dp = p[:n - 1] - p[1:]
+        slope = tf.math.divide_no_nan(dtp, tf.maximum(dp, 0.0))
+        intercept = tp[1:] - slope * p[1:]
+        both = tf.logical_and(p[:n - 1] > 0, p[1:] > 0)
+        ratio = tf.where(both, tf.math.divide_no_nan(p[:n - 1], tf.maximum(p[1:], 0.0)), tf.ones_like(p[1:]))
+        inc = tf.math.divide_no_nan(slope * (dtp + intercept * tf.math.log(ratio)), tf.maximum(tp[1:] + fn[1:], 0.0))
+        return tf.reduce_sum(inc)
+
+    def result(self):
+        tp, fp = tf.convert_to_tensor(self.true_positives), tf.convert_to_tensor(self.false_positives)
+        tn, fn = tf.convert_to_tensor(self.true_negatives), tf.convert_to_tensor(self.false_negatives)
+        n = self.num_thresholds
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            return self._interpolate_pr_auc(tp, fp, fn)
+        recall = tf.math.divide_no_nan(tp, tp + fn)
+        if self.curve == "ROC":
+            x, y = tf.math.divide_no_nan(fp, fp + tn), recall
+        else:
+            x, y = recall, tf.math.divide_no_nan(tp, tp + fp)
+        if self.summation_method == "interpolation":
+            heights = (y[:n - 1] + y[1:]) / 2.0
+        elif self.summation_method == "minoring":
+            heights = tf.minimum(y[:n - 1], y[1:])
+        else:
+            heights = tf.maximum(y[:n - 1], y[1:])
+        return tf.reduce_sum((x[:n - 1] - x[1:]) * heights)
 
 
 _BY_NAME = {
