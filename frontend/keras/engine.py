@@ -199,6 +199,9 @@ _LAYER_KWARGS = {"input_shape", "input_dim", "batch_input_shape", "batch_size", 
 class Layer:
     """Base class of Keras layers and models."""
 
+    input_spec = None            # Keras' optional input check; fuseflow's layers validate in build/call
+    supports_masking = False
+
     def __init__(self, *args, trainable=True, name=None, dtype=None, autocast=True, activity_regularizer=None,
                  **kwargs):
         unknown = set(kwargs) - _LAYER_KWARGS
