@@ -110,7 +110,7 @@ def replay(fetch_ops, feeds: dict, *, extra: Optional[dict] = None, handlers: Op
             ctx.values[t] = ctx.add_parameter(t, feeds[t])
         if fed and len(fed) == len(op.outputs):
             continue
-        handler = ctx.handlers.get(op.type) or _HANDLERS.get(op.type)
+        handler = ctx.handlers.get(op.ir_op) or _HANDLERS.get(op.ir_op)
         inputs = [_value_of_input(ctx, t) for t in op.inputs]
         if handler is not None:
             outs = handler(ctx, op, inputs)
@@ -141,7 +141,7 @@ def _replay_compiler_op(ctx: ReplayContext, op, inputs) -> list:
                 v = tuple(int(x) for x in np.ravel(arr)) if arr.dtype.kind in "iu" else arr
         attrs[k] = v
     em = ctx.emitter(op)
-    return em.emit_multi(op.type, *inputs, name=op.name, **attrs)
+    return em.emit_multi(op.ir_op, *inputs, name=op.name, **attrs)
 
 
 @replay_handler("constant")

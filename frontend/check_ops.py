@@ -278,7 +278,7 @@ def add_check_numerics_ops():
     g = graph_mod.get_default_graph()
     checks = []
     for op in list(g.get_operations()):
-        if op.type in ("var_handle", "assign", "assign_add", "assign_sub") or is_host_op(op):
+        if op.ir_op in ("var_handle", "assign", "assign_add", "assign_sub") or is_host_op(op):
             continue
         for t in op.outputs:
             if t.dtype in (dt.float16, dt.float32, dt.float64):

@@ -147,7 +147,7 @@ def _static_pred(pred):
         return bool(pred)
     if isinstance(pred, EagerTensor):
         return bool(pred._value)
-    if isinstance(pred, Tensor) and pred.op.type == "constant":
+    if isinstance(pred, Tensor) and pred.op.ir_op == "constant":
         return bool(pred.op.attrs["value"].array)
     if hasattr(pred, "_as_tensor") and not isinstance(pred, Tensor):
         return None
@@ -235,8 +235,8 @@ def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, f
                 guarded.add(id(init))
     if outer is not None:
         outer.ops.extend(t_guard.ops + f_guard.ops)
-    effects = [op for op in created if (op.type in _SIDE_EFFECT_OPS and id(op) not in guarded)
-               or op.type.startswith("queue_")]
+    effects = [op for op in created if (op.ir_op in _SIDE_EFFECT_OPS and id(op) not in guarded)
+               or op.ir_op.startswith("queue_")]
     if effects:
         raise NotImplementedError(
             f"tf.cond with a runtime predicate: a branch has side effects ({effects[0].type} '{effects[0].name}'). "

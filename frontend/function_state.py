@@ -30,7 +30,7 @@ def stateful_ops(graph) -> list:
         if id(op) in seen:
             continue
         try:
-            if get_op(op.type).stateful:
+            if get_op(op.ir_op).stateful:
                 out.append(op)
         except NotImplementedError:
             pass

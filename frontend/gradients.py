@@ -54,7 +54,7 @@ def is_backpropagatable(dtype) -> bool:
 
 def op_is_differentiable(op) -> bool:
     """Whether gradients flow from an Operation's outputs to its inputs."""
-    t = op.type
+    t = op.ir_op
     if t in NON_DIFFERENTIABLE_FRONTEND_OPS:
         return False
     flag = getattr(op, "_differentiable", None)      # frontend ops may declare it themselves
@@ -91,7 +91,7 @@ def _reads_by_variable(graph) -> dict:
     variable through all of its reads)."""
     reads: dict = {}
     for op in graph.get_operations():
-        if op.type == "read_variable":
+        if op.ir_op == "read_variable":
             var = getattr(op, "_variable", None)
             if var is not None:
                 reads.setdefault(id(var), []).append(op.outputs[0])

@@ -50,7 +50,7 @@ class Operation:
     def __init__(self, graph: "Graph", type_: str, name: str, inputs, attrs: dict, output_specs,
                  control_inputs, loc, device: str = ""):
         self.graph = graph
-        self.type = type_
+        self.ir_op = type_        # the op this replays as (frontend dispatch keys on it)
         self.name = name
         self.inputs = list(inputs)
         self.attrs = dict(attrs)
@@ -59,6 +59,12 @@ class Operation:
         self.device = device
         self.outputs = [Tensor(self, i, d, s) for i, (d, s) in enumerate(output_specs)]
         self.id = len(graph._operations)
+
+    @property
+    def type(self) -> str:
+        """TF's op type name (Const, MatMul, AddV2, ...)."""
+        from .graph_def import tf_op_type
+        return tf_op_type(self.ir_op)
 
     @property
     def node_def(self):

@@ -18,6 +18,8 @@ _TF_TYPES = {
 
 
 def tf_op_type(op_type: str) -> str:
+    if op_type[:1].isupper():       # frontend ops already named as TF names them (NoOp)
+        return op_type
     return _TF_TYPES.get(op_type, default_op_name(op_type))
 
 
@@ -62,7 +64,7 @@ def graph_def(graph) -> GraphDef:
     for op in graph.get_operations():
         inputs = [t.op.name if t.value_index == 0 else f"{t.op.name}:{t.value_index}" for t in op.inputs]
         inputs += [f"^{c.name}" for c in op.control_inputs]
-        nodes.append(NodeDef(op.name, tf_op_type(op.type), inputs, op.device or ""))
+        nodes.append(NodeDef(op.name, op.type, inputs, op.device or ""))
     return GraphDef(nodes, graph_def_bytes(graph))
 
 

@@ -48,20 +48,20 @@ _STRING_STATE = {"read_variable", "assign"}
 
 
 def is_host_op(op) -> bool:
-    if op.type in _HOST_OPS:
+    if op.ir_op in _HOST_OPS:
         return True
     if not _touches_strings(op):
         return False
-    return op.type in _STRING_FORWARDING or op.type in _STRING_STATE or _is_compiler_op(op.type)
+    return op.ir_op in _STRING_FORWARDING or op.ir_op in _STRING_STATE or _is_compiler_op(op.ir_op)
 
 
 def run_host_op(run, op, inputs: list) -> list:
-    fn = _HOST_OPS.get(op.type)
+    fn = _HOST_OPS.get(op.ir_op)
     if fn is not None:
         return list(fn(run, op, inputs))
-    if op.type in _STRING_FORWARDING and not _is_compiler_op(op.type):
+    if op.ir_op in _STRING_FORWARDING and not _is_compiler_op(op.ir_op):
         return [inputs[0]]
-    if op.type in _STRING_STATE:
+    if op.ir_op in _STRING_STATE:
         return _string_state(run, op, inputs)
     return _reference(op, inputs)
 
@@ -74,7 +74,7 @@ def _reference(op, inputs) -> list:
             raise TypeError(f"{op.type} '{op.name}': string ops with tensor-valued attributes ({k}) are not "
                             f"supported by fuseflow")
         attrs[k] = v
-    outs = get_op(op.type).reference(list(inputs), Attrs(attrs))
+    outs = get_op(op.ir_op).reference(list(inputs), Attrs(attrs))
     results = []
     for arr, t in zip(outs, op.outputs):
         arr = np.asarray(arr)
@@ -87,7 +87,7 @@ def _reference(op, inputs) -> list:
 def _string_state(run, op, inputs) -> list:
     from .variables import uninitialized_error
     var = op._variable
-    if op.type == "assign":
+    if op.ir_op == "assign":
         value = np.array(inputs[0], dtype=object, copy=True)
         run.store.set(var, value)
         return [value]

@@ -66,7 +66,7 @@ def _run_eager(op_type, inputs, attrs, n_out):
     class _Op:
         pass
     op = _Op()
-    op.type, op.attrs, op.name, op.inputs, op.outputs, op.id = op_type, attrs, op_type, [], [None] * n_out, -1
+    op.ir_op, op.attrs, op.name, op.inputs, op.outputs, op.id = op_type, attrs, op_type, [], [None] * n_out, -1
     outs = run_host_op(RunContext(_EagerSession()), op, [np.asarray(i._value if isinstance(i, EagerTensor) else i)
                                                            for i in inputs])
     return [EagerTensor(o) if not (isinstance(o, np.ndarray) and o.dtype == object)

@@ -91,7 +91,7 @@ def serialize(op_type: str, attrs: dict, arrays: list) -> bytes:
 
 
 def _run_summary_op(run, op, inputs):
-    return [np.asarray(serialize(op.type, op.attrs, inputs), dtype=object)]
+    return [np.asarray(serialize(op.ir_op, op.attrs, inputs), dtype=object)]
 
 
 for _op_type in ("summary_scalar", "summary_histogram", "summary_image", "summary_text", "summary_merge"):
@@ -328,10 +328,9 @@ TRAIN_EXPORTS = {"summary_iterator": summary_iterator}
 
 def graph_def_bytes(graph) -> bytes:
     """A GraphDef (NodeDef name/op/inputs/device) of a frontend graph, for TensorBoard's graph view."""
-    from .op_names import default_op_name
     nodes = []
     for op in graph.get_operations():
-        node = tfevents.f_bytes(1, op.name) + tfevents.f_bytes(2, default_op_name(op.type))
+        node = tfevents.f_bytes(1, op.name) + tfevents.f_bytes(2, op.type)
         for t in op.inputs:
             node += tfevents.f_bytes(3, t.op.name if t.value_index == 0 else f"{t.op.name}:{t.value_index}")
         for c in op.control_inputs:

@@ -199,7 +199,7 @@ class VariableState:
 
     def _closure_of(self, dep) -> dict:
         op, traverse = dep
-        own = {id(op._variable): op} if op.type in ASSIGN_OPS else {}
+        own = {id(op._variable): op} if op.ir_op in ASSIGN_OPS else {}
         if not traverse:
             return own
         memo = self._closure
@@ -216,12 +216,12 @@ class VariableState:
                 stack.append((cur, True))
                 stack.extend((d, False) for d, trav in deps if trav and d.id not in memo)
                 continue
-            merged = {id(cur._variable): cur} if cur.type in ASSIGN_OPS else {}
+            merged = {id(cur._variable): cur} if cur.ir_op in ASSIGN_OPS else {}
             for d, trav in deps:
                 if trav:
                     sub = memo[d.id]
                 else:
-                    sub = {id(d._variable): d} if d.type in ASSIGN_OPS else {}
+                    sub = {id(d._variable): d} if d.ir_op in ASSIGN_OPS else {}
                 for k, a in sub.items():
                     if k not in merged or merged[k].id < a.id:
                         merged[k] = a
@@ -261,7 +261,7 @@ def _replay_assign(ctx, op, inputs):
     value = inputs[0]
     em = ctx.emitter(op)
     vtype = ctx.graph.value_type(value)
-    mode = ASSIGN_OPS[op.type]
+    mode = ASSIGN_OPS[op.ir_op]
     if mode != "assign":
         base = state.running_value(var)
         btype = ctx.graph.value_type(base)
@@ -298,12 +298,12 @@ def param_index(ctx, var) -> Optional[int]:
 
 
 def is_state_update(op) -> bool:
-    return op.type in ASSIGN_OPS
+    return op.ir_op in ASSIGN_OPS
 
 
 def stateful_ops(graph) -> list:
     """Assignments in a graph (ops that must run even when no fetched output needs them)."""
-    return [op for op in graph.get_operations() if op.type in ASSIGN_OPS]
+    return [op for op in graph.get_operations() if op.ir_op in ASSIGN_OPS]
 
 
 def variable_of_param(key):

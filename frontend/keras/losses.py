@@ -32,7 +32,7 @@ def _get_logits(output, from_logits, op_type):
     logits = getattr(output, "_keras_logits", None)
     if logits is not None:
         return logits, True
-    if isinstance(output, Tensor) and output.op.type == op_type and len(output.op.inputs) == 1:
+    if isinstance(output, Tensor) and output.op.ir_op == op_type and len(output.op.inputs) == 1:
         return output.op.inputs[0], True
     return output, from_logits
 
