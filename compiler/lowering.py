@@ -670,6 +670,10 @@ def dim_constraints(g: Graph) -> list:
                 for i, d in enumerate(own):
                     if d != 1:
                         need(d, batch[len(batch) - len(own) + i], n, "batch dimension")
+        elif g.op(n) == "reshape":
+            # a -1 became size // known: a size that does not divide makes the counts differ too
+            need(num_elements(ins[0].shape), num_elements(g.output_types(n)[0].shape), n,
+                 f"reshape {list(ins[0].shape)} into {list(g.output_types(n)[0].shape)}: element counts")
     return checks
 
 

@@ -150,7 +150,7 @@ def _fold(t: Tensor):
     if cached is not _MISSING:
         return cached
     value = None
-    if t.op.type == "constant":
+    if t.op.ir_op == "constant":
         value = t.op.attrs["value"].array
     elif _foldable(t.op):
         try:
@@ -172,9 +172,9 @@ def _foldable(op) -> bool:
         seen.add(id(o))
         if len(seen) > _FOLD_LIMIT:
             return False
-        if o.type != "constant":
+        if o.ir_op != "constant":
             try:
-                opdef = get_op(o.type)
+                opdef = get_op(o.ir_op)
             except NotImplementedError:
                 return False
             if opdef.stateful or opdef.kind == "source":
@@ -524,6 +524,9 @@ def reshape(tensor, shape, name=None):
             if (-1 not in dims and known != n) or (-1 in dims and (known == 0 or n % known)):
                 raise ValueError(f"Reshape: cannot reshape a tensor with {n} elements to shape {list(dims)} "
                                  f"({known} elements) (input shape {x.shape.as_list()})")
+        else:   # the requested shape is the static shape, a -1 unknown until the input's size is
+            return apply_op("reshape", [x], {"shape": dims}, name=scope,
+                            output_specs=_spec(x.dtype, [None if d == -1 else d for d in dims]))
         return apply_op("reshape", [x], {"shape": dims}, name=scope)
 
 

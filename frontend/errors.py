@@ -108,6 +108,19 @@ def error_code_from_exception_type(cls) -> int:
     return UNKNOWN
 
 
+def run_native(compiled, args) -> list:
+    """Call a segment's program; what the runtime rejects or a check in the native code reports
+    is an InvalidArgumentError, as TF reports bad feeds and failed kernel checks."""
+    try:
+        return compiled._call(*args)
+    except ValueError as e:          # shapes the program cannot run on (bound at call time)
+        raise InvalidArgumentError(None, None, str(e)) from None
+    except RuntimeError as e:
+        if type(e).__name__ == "ExecutionError":
+            raise InvalidArgumentError(None, None, str(e)) from None
+        raise
+
+
 class raise_exception_on_not_ok_status:  # noqa: N801 - TF's spelling
     """TF1 context manager kept for old code; errors are raised directly, so it does nothing."""
 

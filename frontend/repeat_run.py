@@ -17,7 +17,7 @@ import itertools
 
 import numpy as np
 
-from .errors import InvalidArgumentError
+from .errors import run_native
 from .feeds import feed_array
 from .graph import Operation
 from .tensor import Tensor
@@ -206,9 +206,4 @@ class RepeatedRun:
         args = last.args[:]
         for pos, k in last.feed_slots:
             args[pos] = arrays[k]
-        try:
-            return seg.compiled._call(*args)
-        except RuntimeError as e:
-            if type(e).__name__ == "ExecutionError":
-                raise InvalidArgumentError(None, None, str(e)) from None
-            raise
+        return run_native(seg.compiled, args)

@@ -33,7 +33,7 @@ from fuseflow.compiler.shapes import SymDim
 
 from . import graph as graph_mod
 from .build import FeedError, needed_ops, replay
-from .errors import InvalidArgumentError, OpError
+from .errors import InvalidArgumentError, OpError, run_native
 from .feeds import feed_array
 from .graph import Operation
 from .host_ops import _HOST_OPS, RunContext, is_host_op, run_host_op
@@ -222,10 +222,10 @@ class _Plan:
 
 
 def _is_stateful(op) -> bool:
-    if op.type in ASSIGN_OPS:
+    if op.ir_op in ASSIGN_OPS:
         return True
     try:
-        return bool(get_op(op.type).stateful)
+        return bool(get_op(op.ir_op).stateful)
     except NotImplementedError:
         return False
 
@@ -401,7 +401,7 @@ class BaseSession:
             return ("o", x)
         if isinstance(x, Tensor):
             self._check_graph(x.graph, x.name)
-            if x.op.type == HANDLE_OP:
+            if x.op.ir_op == HANDLE_OP:
                 return ("t", x.op._variable._as_graph_element())
             return ("t", x)
         if isinstance(x, EagerTensor):
@@ -639,15 +639,7 @@ class BaseSession:
                     raise uninitialized_error(ref)
                 args.append(buf)
         before = {j: args[j].copy() for j in seg.snapshot_args}
-        if seg.compiled is not None:
-            try:
-                outs = seg.compiled(*args)
-            except RuntimeError as e:
-                if type(e).__name__ == "ExecutionError":
-                    raise InvalidArgumentError(None, None, str(e)) from None
-                raise
-        else:
-            outs = []
+        outs = run_native(seg.compiled, args) if seg.compiled is not None else []
 
         def get(src):
             kind, x = src

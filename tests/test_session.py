@@ -296,3 +296,29 @@ def test_a_host_op_reading_the_loss_does_not_cut_the_gradient(graph):
         _, t = sess.run([train, text], {x: 1.0})
         assert float(t) == pytest.approx(2.56, abs=1e-5)
         assert sess.run(w) == pytest.approx(1.72)
+
+
+def test_reshape_of_an_unknown_shape_checks_the_element_count_when_run(graph):
+    b = tf.placeholder(tf.float32)                  # unknown rank: the reshape decides the static shape
+    g = tf.reshape(b, [1])
+    h = tf.reshape(b, [-1, 2])
+    assert g.shape.as_list() == [1] and h.shape.as_list() == [None, 2]
+    with tf.Session() as sess:
+        assert sess.run(g, {b: [[5.0]]}).tolist() == [5.0]
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"reshape.*element counts"):
+            sess.run(g, {b: [[1.0, 2.0]]})          # 2 elements into 1: never silently the first one
+        assert sess.run(h, {b: [1.0, 2.0, 3.0, 4.0]}).tolist() == [[1.0, 2.0], [3.0, 4.0]]
+        with pytest.raises(tf.errors.InvalidArgumentError, match="element counts"):
+            sess.run(h, {b: [1.0, 2.0, 3.0]})
+
+
+def test_operation_types_are_tf_names(graph):
+    a = tf.constant(1.0)
+    x = tf.placeholder(tf.float32, [None, 2])
+    v = tf.Variable([[1.0], [2.0]])
+    y = tf.nn.relu(tf.matmul(x, v) + a)
+    s = tf.reduce_sum(y)
+    types = [a.op.type, x.op.type, (tf.matmul(x, v)).op.type, y.op.type, s.op.type, tf.no_op().type,
+             tf.assign(v, [[0.0], [0.0]]).op.type, tf.identity(s).op.type]
+    assert types == ["Const", "Placeholder", "MatMul", "Relu", "Sum", "NoOp", "AssignVariableOp", "Identity"]
+    assert (a + a).op.type == "AddV2" and "type=Const" in repr(a.op)
