@@ -1,4 +1,4 @@
-"""tf.print / tf.strings.format text (TF's tensor summaries) and tf.print's refusal inside graphs."""
+"""tf.print / tf.strings.format text (TF's tensor summaries); tf.print inside tf.function."""
 import io
 
 import numpy as np
@@ -23,14 +23,27 @@ def test_print_formats_like_tf():
     assert _printed(tf.constant(["a", "b"]), sep="|", end="") == '["a" "b"]'
 
 
-def test_print_refused_inside_function():
+def test_print_inside_function_prints_on_every_call():
+    buf = io.StringIO()
+
     @tf.function
     def f(x):
-        tf.print(x)
-        return x
+        tf.print("x is", x, output_stream=buf)
+        y = x * 2.0
+        tf.print("sum", tf.reduce_sum(y), output_stream=buf)
+        return y
 
-    with pytest.raises(NotImplementedError, match="tf.print"):
-        f(tf.constant(1.0))
+    np.testing.assert_array_equal(f(tf.constant([1.0, 2.0])).numpy(), [2.0, 4.0])
+    f(tf.constant([3.0, 4.0]))
+    assert buf.getvalue() == "x is [1 2]\nsum 6\nx is [3 4]\nsum 14\n"
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_print_in_a_tf1_graph_points_to_tf_Print():
+    import fuseflow.compat.v1 as v1
+    with v1.Graph().as_default():
+        with pytest.raises(NotImplementedError, match="tf.Print"):
+            tf.print(v1.placeholder(tf.float32))
 
 
 def test_strings_format_uses_tensor_text():

@@ -45,25 +45,43 @@ def _format(a: np.ndarray, summarize: int, indent: int = 0) -> str:
 
 
 def print_(*inputs, output_stream=sys.stderr, summarize=3, sep=" ", end="\n", name=None):
-    """Prints its inputs at once (eager). Inside fuseflow.function / graphs it is refused: a print
-    with no consumer would be dropped from the compiled program."""
-    from ..graph import graph_is_active
+    """Prints its inputs: at once in eager mode; inside a fuseflow.function, every time the
+    compiled function runs (the tensors become extra outputs of the program and are printed on
+    the host after the call, in trace order)."""
+    from ..graph import get_default_graph, graph_is_active
     if graph_is_active() or any(isinstance(x, Tensor) for x in inputs):
-        raise NotImplementedError("tf.print inside a fuseflow.function or graph is not supported by fuseflow "
-                                  "(the compiled program has no host print); print the returned values instead")
-    texts = []
-    for x in inputs:
-        if isinstance(x, EagerTensor) or hasattr(x, "_as_tensor"):
-            texts.append(_format(np.asarray(x.numpy() if hasattr(x, "numpy") else x), summarize))
-        elif isinstance(x, np.ndarray):
-            texts.append(_format(x, summarize))
-        else:
-            texts.append(str(x))
-    text = sep.join(texts) + end
+        graph = get_default_graph()
+        if not hasattr(graph, "add_host_callback"):
+            raise NotImplementedError("tf.print in a TF1 graph is not supported by fuseflow: use tf.Print "
+                                      "(compat.v1), whose output must be used, or print the fetched values")
+        _check_stream(output_stream)
+        tensors = [x for x in inputs if isinstance(x, Tensor)]
+
+        def print_values(arrays):
+            it = iter(arrays)
+            _write([next(it) if isinstance(x, Tensor) else x for x in inputs], output_stream, summarize, sep, end)
+
+        graph.add_host_callback(tensors, print_values)
+        return None
+    _check_stream(output_stream)
+    values = [np.asarray(x.numpy() if hasattr(x, "numpy") else x)
+              if isinstance(x, EagerTensor) or hasattr(x, "_as_tensor") else x for x in inputs]
+    _write(values, output_stream, summarize, sep, end)
+
+
+def _check_stream(output_stream):
     if output_stream is sys.stderr or output_stream is sys.stdout or hasattr(output_stream, "write"):
-        output_stream.write(text)
-    elif isinstance(output_stream, str) and output_stream.startswith("file://"):
+        return
+    if isinstance(output_stream, str) and output_stream.startswith("file://"):
+        return
+    raise ValueError(f"tf.print: unsupported output_stream {output_stream!r}")
+
+
+def _write(values, output_stream, summarize, sep, end):
+    texts = [_format(x, summarize) if isinstance(x, np.ndarray) else str(x) for x in values]
+    text = sep.join(texts) + end
+    if isinstance(output_stream, str):
         with open(output_stream[len("file://"):], "a") as f:
             f.write(text)
     else:
-        raise ValueError(f"tf.print: unsupported output_stream {output_stream!r}")
+        output_stream.write(text)
