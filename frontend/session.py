@@ -17,7 +17,11 @@ program per concrete shape.
 
 Host ops (queues, readers, Example parsing, string ops; frontend/host_ops.py) run in Python
 between compiled segments: the ops a host op needs are compiled and run first, its results
-are then fed onward like user feeds.
+are then fed onward like user feeds. Pure tensors computed for a host op are not: a later
+segment recomputes what it needs, so gradients still flow through them.
+
+A call repeated with the same fetch objects and feed keys (a training loop) takes the
+shortcut of frontend/repeat_run.py: no flattening, planning or segment lookup.
 """
 from __future__ import annotations
 
