@@ -64,6 +64,8 @@ class Operation:
     def type(self) -> str:
         """TF's op type name (Const, MatMul, AddV2, ...)."""
         from .graph_def import tf_op_type
+        if self.ir_op == "reduce_deferred":      # a reduction whose axes are a tensor: attrs name it
+            return tf_op_type(self.attrs["op"])
         return tf_op_type(self.ir_op)
 
     @property

@@ -13,7 +13,9 @@ from .op_names import default_op_name
 _TF_TYPES = {
     "add": "AddV2", "var_handle": "VarHandleOp", "read_variable": "ReadVariableOp",
     "assign": "AssignVariableOp", "assign_add": "AssignAddVariableOp", "assign_sub": "AssignSubVariableOp",
-    "placeholder_with_default": "PlaceholderWithDefault",
+    "placeholder_with_default": "PlaceholderWithDefault", "assert_v1": "Assert", "print_v1": "Print",
+    "conv2d_backprop_input": "Conv2DBackpropInput", "decode_csv": "DecodeCSV", "reverse": "ReverseV2",
+    "iterator_init": "MakeIterator",
 }
 
 
