@@ -625,6 +625,18 @@ class KernelBuilder:
                             f"{list(own)} vs {list(batch_shape)} is not supported; broadcast_to first")
 
 
+# `d // 2**62 == 0` exactly when 0 <= d < 2**62: a non-negativity test in the equality-only
+# language of the runtime's dim checks.
+_NONNEG_DIVISOR = 1 << 62
+
+
+def _may_be_negative(d) -> bool:
+    """A symbolic dim that subtracts a constant (a slice's `b - 5`) can be negative at run time."""
+    if not isinstance(d, SymDim) or d.kind == "sym":
+        return False
+    return any((isinstance(a, int) and a < 0) or _may_be_negative(a) for a in d.args)
+
+
 def dim_constraints(g: Graph) -> list:
     """Size equalities the type rules assumed but could not prove: different symbols (or a
     symbol and a constant) meeting in a broadcast or a matmul contraction. The runtime checks
@@ -644,6 +656,15 @@ def dim_constraints(g: Graph) -> list:
     for n in g.topo():
         op = get_op(g.op(n))
         ins = [g.value_type(v) for v in g.operands(n)]
+        for t in g.output_types(n):
+            for d in t.shape:
+                if _may_be_negative(d) and str(d) not in seen:
+                    # x[5:] of a [b] axis has size b-5: a negative size is an error (TF would clamp
+                    # to empty), reported before any buffer is sized with it.
+                    seen.add(str(d))
+                    checks.append((SymDim("floordiv", (d, _NONNEG_DIVISOR)), 0,
+                                   f"{g.describe(n)}: output shape {list(t.shape)}: size {d} must not be "
+                                   f"negative (so {d} // {_NONNEG_DIVISOR} must be 0)"))
         if op.kind == "elementwise" or g.op(n) == "broadcast_to":
             out = g.output_types(n)[0].shape
             for t in ins:

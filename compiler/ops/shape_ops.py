@@ -264,10 +264,23 @@ def _split_decompose(em, inputs, attrs):
     (x,) = inputs
     t = em.type(x)
     axis, sizes = split_sizes(t, attrs)
+    total = _sum_dims(sizes)
+    resolved = attrs.get("sizes") is not None and -1 in [int(s) for s in attrs["sizes"]]
+    if isinstance(t.shape[axis], SymDim) and not resolved and total != t.shape[axis]:
+        # The parts were sized without knowing the axis: a reshape to their total makes the
+        # runtime check the element counts (slices alone would drop the surplus silently).
+        x = em.reshape(x, shape=tuple(total if i == axis else d for i, d in enumerate(t.shape)))
     offs = _offsets(sizes)
     return [em.slice(x, begin=tuple(offs[p] if i == axis else 0 for i in range(t.rank)),
                      size=tuple(s if i == axis else d for i, d in enumerate(t.shape)))
             for p, s in enumerate(sizes)]
+
+
+def _sum_dims(dims):
+    total = 0
+    for d in dims:
+        total = dim_add(total, d)
+    return total
 
 
 register(OpDef("split", "composite", _split_infer, _split_ref, arity=1, decompose=_split_decompose,

@@ -1,0 +1,60 @@
+"""Bad input shapes reaching compiled programs through symbolic dims (None batch dims of a
+tf.function signature, compat.v1 placeholders): each must be a clear error naming the op and
+the user's line, never a wrong answer or an out-of-bounds access."""
+import numpy as np
+import pytest
+
+import fuseflow as tf
+import fuseflow.compat.v1 as v1
+
+F32 = tf.float32
+
+
+def _v2(fn, specs, *args):
+    return tf.function(fn, input_signature=specs)(*args)
+
+
+def _v1(build, placeholders, *args):
+    g = v1.Graph()
+    with g.as_default():
+        phs = [v1.placeholder(dt, shape=sh) for sh, dt in placeholders]
+        out = build(*phs)
+        with v1.Session() as s:
+            return s.run(out, feed_dict=dict(zip(phs, args)))
+
+
+X3 = np.arange(3, dtype=np.float32)
+
+
+def test_split_sizes_must_sum_to_a_symbolic_axis():
+    # split [1, 1] of 3 values returned the first two and dropped the third
+    with pytest.raises(Exception, match=r"split.*test_bad_input_shapes.py:\d+.*b0 = 3"):
+        _v2(lambda x: tf.split(x, [1, 1]), [tf.TensorSpec([None], F32)], X3)
+    with pytest.raises(v1.errors.InvalidArgumentError, match=r"split.*s0 = 3"):
+        _v1(lambda x: tf.split(x, [1, 1]), [([None], F32)], X3)
+    with pytest.raises(Exception, match="split"):
+        _v2(lambda x: tf.split(x, [1, 1], axis=1), [tf.TensorSpec([None, None], F32)], np.ones((2, 3), np.float32))
+
+
+def test_split_sizes_that_fit_still_work():
+    parts = _v2(lambda x: tf.split(x, [1, 2]), [tf.TensorSpec([None], F32)], X3)
+    np.testing.assert_array_equal(parts[0].numpy(), X3[:1])
+    np.testing.assert_array_equal(parts[1].numpy(), X3[1:])
+
+
+@pytest.mark.parametrize("build", [lambda x: tf.slice(x, [5], [-1]), lambda x: x[5:], lambda x: x[:-4]],
+                         ids=["slice", "getitem_begin", "getitem_end"])
+def test_slice_past_a_symbolic_end_is_a_clear_error(build):
+    # the output size b-5 was negative: numpy's "negative dimensions are not allowed", no op, no line
+    with pytest.raises(Exception, match=r"slice.*test_bad_input_shapes.py:\d+.*must not be negative"):
+        _v2(build, [tf.TensorSpec([None], F32)], X3)
+
+
+def test_slices_in_range_of_a_symbolic_axis_still_work():
+    f = tf.function(lambda x: (x[1:], x[:-1], tf.slice(x, [1], [-1])), input_signature=[tf.TensorSpec([None], F32)])
+    for n in (1, 3, 5):
+        x = np.arange(n, dtype=np.float32)
+        a, b, c = f(x)
+        np.testing.assert_array_equal(a.numpy(), x[1:])
+        np.testing.assert_array_equal(b.numpy(), x[:-1])
+        np.testing.assert_array_equal(c.numpy(), x[1:])
