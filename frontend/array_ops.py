@@ -32,6 +32,7 @@ from . import build
 from . import core
 from . import graph as graph_mod
 from .core import apply_op, convert_to_tensor
+from .needs_eager import NeedsEagerExecution
 from .tensor import Dimension, EagerTensor, Tensor, TensorShape, is_tensor
 
 newaxis = None
@@ -1109,8 +1110,8 @@ def where_v1(condition, x=None, y=None, name=None):
 def _where_indices(condition, name):
     c = _to_tensor(condition)
     if in_graph([c]):
-        raise NotImplementedError(
-            "tf.where(condition) with neither x nor y returns a data-dependent number of indices, which "
+        raise NeedsEagerExecution(
+            "tf.where(condition)", "tf.where(condition) with neither x nor y returns a data-dependent number of indices, which "
             "fuseflow cannot compile; use tf.where(condition, x, y) or run it eagerly")
     arr = np.asarray(c._value)
     if arr.dtype != np.bool_:
@@ -1189,7 +1190,7 @@ def boolean_mask(tensor, mask, axis=None, name="boolean_mask"):
     """Elements where `mask` is True (eager only: the result's size depends on the data)."""
     t, m = _to_tensor(tensor), _to_tensor(mask)
     if in_graph([t, m]):
-        raise NotImplementedError("tf.boolean_mask returns a data-dependent number of elements, which fuseflow "
+        raise NeedsEagerExecution("tf.boolean_mask", "tf.boolean_mask returns a data-dependent number of elements, which fuseflow "
                                   "cannot compile; use tf.where(mask, x, y) or run it eagerly")
     a = 0 if axis is None else normalize_axis(axis, t.shape.rank, "boolean_mask")
     arr, mk = np.asarray(t._value), np.asarray(m._value).astype(bool)
@@ -1316,7 +1317,7 @@ def unique(x, out_idx=dt.int32, name=None):
     from collections import namedtuple
     t = _to_tensor(x)
     if in_graph([t]):
-        raise NotImplementedError("tf.unique returns a data-dependent number of elements, which fuseflow cannot "
+        raise NeedsEagerExecution("tf.unique", "tf.unique returns a data-dependent number of elements, which fuseflow cannot "
                                   "compile; run it eagerly")
     if t.shape.rank != 1:
         raise ValueError(f"unique: x must be a vector, got shape {t.shape}")

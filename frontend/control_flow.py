@@ -21,6 +21,7 @@ from . import graph as graph_mod
 from .build import replay_handler
 from .core import apply_op, convert_to_tensor
 from .graph import Operation, _as_op
+from .needs_eager import NeedsEagerExecution
 from .tensor import EagerTensor, Tensor
 
 NO_OP = "NoOp"
@@ -373,15 +374,16 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
             c = call(cond, flat)
             value = _static_eval(convert_to_tensor(c), env)
             if value is None:
-                raise NotImplementedError(
+                raise NeedsEagerExecution(
+                    "tf.while_loop",
                     f"tf.while_loop '{scope[:-1]}': the loop condition depends on values only known when the graph "
                     f"runs; fuseflow unrolls graph-mode loops, so the number of iterations must be computable "
                     f"while building the graph (e.g. a counter compared with a constant)")
             if not bool(np.asarray(value)):
                 break
             if it >= UNROLL_LIMIT:
-                raise NotImplementedError(f"tf.while_loop '{scope[:-1]}': more than {UNROLL_LIMIT} iterations to "
-                                          f"unroll")
+                raise NeedsEagerExecution("tf.while_loop", f"tf.while_loop '{scope[:-1]}': more than "
+                                                           f"{UNROLL_LIMIT} iterations to unroll")
             out = call(body, flat)
             out_flat = [out] if single else nest.flatten(out)
             if len(out_flat) != len(flat):
@@ -432,7 +434,8 @@ def _leading_elems(elems, fn_name):
         if not dims:
             raise ValueError(f"tf.{fn_name}: elements in elems must be 1+ dimensional, got {t.shape}")
         if dims[0] is None:
-            raise NotImplementedError(
+            raise NeedsEagerExecution(
+                f"tf.{fn_name}",
                 f"tf.{fn_name}: the leading dimension of elems ({t.shape}) is only known when the graph runs; "
                 f"fuseflow unrolls the loop over it while building the graph, so it must be static")
         sizes.add(dims[0])

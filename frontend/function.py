@@ -41,6 +41,7 @@ from . import graph as graph_mod
 from . import nest
 from .build import replay
 from .graph import Graph
+from .needs_eager import NeedsEagerExecution
 from .tensor import EagerTensor, Tensor, TensorShape
 
 RETRACE_WARNING_THRESHOLD = 5
@@ -751,10 +752,12 @@ class Function:
             targs, tkwargs = nest.pack_sequence_as((list(args), kwargs), leaves)
             try:
                 outputs = self._python_function(*targs, **tkwargs)
+            except NeedsEagerExecution as e:
+                return self._eager_fallback(e.construct, str(e))
             except TypeError as e:
                 if not _is_tensor_bool_error(e):
                     raise
-                return self._eager_fallback(e)
+                return self._eager_fallback("a tensor's value in Python control flow", str(e))
             outputs = _outputs_to_tensors(outputs, g)
         g.structured_outputs = outputs
         from . import function_state
@@ -762,12 +765,17 @@ class Function:
         concrete = ConcreteFunction(g, self._name, specs_out, shared_batch_dim=self._shared_batch_dim)
         return concrete
 
-    def _eager_fallback(self, error) -> "EagerFallback":
-        msg = (f"fuseflow.function '{self._name}' uses a tensor's value in Python control flow ({error}); fuseflow "
-               f"has no AutoGraph, so calls with this signature run op by op. Use tf.cond / tf.where / "
-               f"tf.while_loop to compile them.")
-        warnings.warn(msg, RuntimeWarning, stacklevel=4)
-        return EagerFallback(self._name, str(error))
+    def _eager_fallback(self, construct: str, reason: str) -> "EagerFallback":
+        """Calls with this signature run the Python function op by op (what TF + AutoGraph would
+        compile, fuseflow cannot): results, not errors, with a warning naming the construct."""
+        if construct.startswith("a tensor's value"):
+            msg = (f"fuseflow.function '{self._name}' uses {construct} ({reason}); fuseflow has no AutoGraph, so "
+                   f"calls with this signature run op by op. Use tf.cond / tf.where / tf.while_loop to compile them.")
+        else:
+            msg = (f"fuseflow.function '{self._name}' cannot be compiled: {reason}. Calls with this signature run "
+                   f"op by op.")
+        warnings.warn(msg, RuntimeWarning, stacklevel=5)
+        return EagerFallback(self._name, construct, reason)
 
     def _arg_names(self, n_args, kwargs) -> list:
         """One name per flat leaf, from the Python parameter names (TF names placeholders after them)."""
@@ -803,9 +811,7 @@ class Function:
             args = tuple(self._input_signature)
         concrete = self._prepare(args, kwargs)[0]
         if isinstance(concrete, EagerFallback):
-            raise TypeError(f"fuseflow.function '{self._name}' cannot be traced for these arguments: "
-                            f"{concrete.reason}. Use tf.cond / tf.where / tf.while_loop instead of Python "
-                            f"control flow on tensor values.")
+            concrete.raise_not_compilable()
         return concrete
 
     def lower(self, *args, **kwargs) -> Lowered:
@@ -816,11 +822,22 @@ class Function:
 
 
 class EagerFallback:
-    """Stands in for a ConcreteFunction when the Python function branches on tensor values."""
+    """Stands in for a ConcreteFunction when the trace hit a construct fuseflow cannot compile
+    (Python control flow on a tensor value, or a `NeedsEagerExecution` construct): calls run eagerly."""
 
-    def __init__(self, name: str, reason: str):
+    def __init__(self, name: str, construct: str, reason: str):
         self.name = name
+        self.construct = construct
         self.reason = reason
+
+    def raise_not_compilable(self):
+        """get_concrete_function / lower promise a compiled program: there is none to give."""
+        if self.construct.startswith("a tensor's value"):
+            raise TypeError(f"fuseflow.function '{self.name}' cannot be traced for these arguments: "
+                            f"{self.reason}. Use tf.cond / tf.where / tf.while_loop instead of Python "
+                            f"control flow on tensor values.")
+        raise NeedsEagerExecution(self.construct, f"fuseflow.function '{self.name}' cannot be compiled for these "
+                                                  f"arguments: {self.reason}")
 
 
 def _is_tensor_bool_error(e: TypeError) -> bool:

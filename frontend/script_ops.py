@@ -14,6 +14,7 @@ from fuseflow.compiler import dtypes as dt
 
 from . import graph as graph_mod
 from .host_ops import host_op
+from .needs_eager import NeedsEagerExecution, tracing_function
 from .tensor import EagerTensor, Tensor, TensorShape
 
 
@@ -44,12 +45,17 @@ def _py_func(run, op, inputs):
     return _call(op.attrs["func"], op.attrs["Tout"], inputs)
 
 
-def py_func(func, inp, Tout, stateful=True, name=None):  # noqa: N803 - TF's argument name
+def py_func(func, inp, Tout, stateful=True, name=None, api_name="py_func"):  # noqa: N803 - TF's argument name
     """Call `func` on the numpy values of `inp`; returns tensors of dtypes `Tout` (unknown shapes)."""
     from .core import convert_to_tensor
     single = not isinstance(Tout, (list, tuple))
     tout = [dt.as_dtype(Tout)] if single else [dt.as_dtype(t) for t in Tout]
     inputs = [convert_to_tensor(x) for x in (inp or [])]
+    if tracing_function():
+        # A TF1 Session runs py_func as a host op between compiled segments; a compiled function
+        # is one native program, which cannot call back into Python.
+        raise NeedsEagerExecution(f"tf.{api_name}", f"tf.{api_name} cannot be compiled by fuseflow (compiled "
+                                                    f"programs cannot call back into Python)")
     if not graph_mod.graph_is_active() and not any(isinstance(x, Tensor) for x in inputs):
         outs = [EagerTensor(o, d) for o, d in zip(_call(func, tout, [x._value for x in inputs]), tout)]
     else:
@@ -65,7 +71,7 @@ def py_func(func, inp, Tout, stateful=True, name=None):  # noqa: N803 - TF's arg
 
 
 def numpy_function(func, inp, Tout, stateful=True, name=None):  # noqa: N803
-    return py_func(func, inp, Tout, stateful=stateful, name=name)
+    return py_func(func, inp, Tout, stateful=stateful, name=name, api_name="numpy_function")
 
 
 def _summarize(a: np.ndarray, n: int) -> str:

@@ -484,7 +484,9 @@ class GradientTape:
         unconnected_gradients = UnconnectedGradients(unconnected_gradients)
         flat_sources = nest.flatten(sources)
         if isinstance(target, Tensor):
-            raise NotImplementedError("GradientTape.jacobian inside fuseflow.function tracing is not "
+            from .needs_eager import NeedsEagerExecution
+            raise NeedsEagerExecution("GradientTape.jacobian", "GradientTape.jacobian inside fuseflow.function "
+                                      "tracing is not "
                                       "supported; compute it eagerly")
         t_arr = np.asarray(target._value)
         rows = [[] for _ in flat_sources]
@@ -520,7 +522,9 @@ class GradientTape:
                                "gradients (or jacobians)")
         unconnected_gradients = UnconnectedGradients(unconnected_gradients)
         if isinstance(target, Tensor):
-            raise NotImplementedError("GradientTape.batch_jacobian inside fuseflow.function tracing is not "
+            from .needs_eager import NeedsEagerExecution
+            raise NeedsEagerExecution("GradientTape.batch_jacobian", "GradientTape.batch_jacobian inside fuseflow.function "
+                                      "tracing is not "
                                       "supported; compute it eagerly")
         t_arr = np.asarray(target._value)
         s_arr = np.asarray(_value_of(source))

@@ -23,7 +23,7 @@ def test_interleave_follows_tf_cycle_order():
     assert out == [1, 2, 2, 3, 3, 3]
 
 
-def test_py_function_in_map_and_refused_in_function():
+def test_py_function_in_map_and_eager_in_function():
     assert [int(x) for x in D.range(3).map(lambda x: tf.py_function(lambda v: v * 2, [x], tf.int64))] == [0, 2, 4]
     assert float(tf.py_function(lambda a, b: a + b, [tf.constant(1.0), tf.constant(2.0)], tf.float32)) == 3.0
 
@@ -31,5 +31,5 @@ def test_py_function_in_map_and_refused_in_function():
     def f(x):
         return tf.py_function(lambda v: v * 3, [x], tf.float32)
 
-    with pytest.raises(NotImplementedError, match="py_function"):
-        f(tf.constant(2.0))
+    with pytest.warns(RuntimeWarning, match="py_function"):      # runs op by op (not compilable)
+        assert float(f(tf.constant(2.0))) == 6.0

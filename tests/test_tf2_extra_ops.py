@@ -142,8 +142,8 @@ def test_random_generator_sequences():
     def draw():
         return g.normal([2])
 
-    with pytest.raises(NotImplementedError, match="Generator"):
-        draw()
+    with pytest.warns(RuntimeWarning, match="Generator"):        # runs op by op (not compilable)
+        assert draw().shape == (2,)
 
 
 def test_small_compositions():

@@ -14,6 +14,7 @@ from fuseflow.compiler import dtypes as dt
 
 from .. import array_ops, math_ops, random_ops
 from ..core import convert_to_tensor
+from ..needs_eager import NeedsEagerExecution, tracing_function
 from ..tensor import EagerTensor, Tensor
 
 
@@ -22,8 +23,8 @@ def _host_values(op_name, *tensors):
     from .. import tape
     ts = [convert_to_tensor(t) for t in tensors]
     if any(isinstance(t, Tensor) for t in ts):
-        raise NotImplementedError(f"{op_name} runs on the host in fuseflow and cannot be used inside a graph or "
-                                  f"fuseflow.function; call it eagerly")
+        raise NeedsEagerExecution(op_name, f"{op_name} runs on the host in fuseflow and cannot be compiled into a "
+                                           f"graph; call it eagerly")
     if any(tp._recording for tp in tape._active()):
         raise NotImplementedError(f"{op_name} runs on the host in fuseflow and has no gradient; compute it "
                                   f"outside the GradientTape (or under tape.stop_recording())")
@@ -299,8 +300,9 @@ class Generator:
     def _next_seed(self, what):
         from ..graph import graph_is_active
         if graph_is_active():
-            raise NotImplementedError(f"tf.random.Generator.{what} inside a fuseflow.function or graph is not "
-                                      f"supported (its state cannot advance there); draw eagerly")
+            raise NeedsEagerExecution(f"tf.random.Generator.{what}",
+                                      f"tf.random.Generator.{what} cannot be compiled into a graph by fuseflow (the "
+                                      f"generator's state cannot advance there); draw eagerly")
         seed = [self._seed, self._counter]
         self._counter += 1
         return seed
@@ -340,12 +342,10 @@ def set_global_generator(generator):
 def py_function(func, inp, Tout, name=None):  # noqa: N803 - TF's argument name
     """Calls `func` on eager tensors: at once in eager code, when the graph runs otherwise."""
     from ..data import _eager_values
-    from ..function import FuncGraph
-    from ..graph import get_default_graph, graph_is_active
     from ..script_ops import py_func
-    if graph_is_active() and isinstance(get_default_graph(), FuncGraph):
-        raise NotImplementedError("tf.py_function inside a fuseflow.function is not supported (compiled functions "
-                                  "cannot call back into Python); call it outside the function")
+    if tracing_function():
+        raise NeedsEagerExecution("tf.py_function", "tf.py_function cannot be compiled by fuseflow (compiled "
+                                                    "programs cannot call back into Python)")
 
     def call(*arrays):
         with _eager_values():

@@ -17,7 +17,9 @@ from ..tensor import TensorShape
 def _index(i, what):
     v = array_ops.get_static_value(convert_to_tensor(i)) if not isinstance(i, (int, np.integer)) else i
     if v is None:
-        raise NotImplementedError(f"TensorArray.{what}: the index must be known while building the program in "
+        from ..needs_eager import NeedsEagerExecution
+        raise NeedsEagerExecution(f"TensorArray.{what}",
+                                  f"TensorArray.{what}: the index must be known while building the program in "
                                   f"fuseflow (a Python int or a constant); run-time indices are not supported")
     return int(np.asarray(v))
 
