@@ -17,6 +17,7 @@ from typing import Optional
 
 from fuseflow.compiler.ir import SourceLoc
 
+from . import context as _context
 from .tensor import Tensor
 
 _FRONTEND_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -307,5 +308,4 @@ def reset_default_graph():
 
 def graph_is_active() -> bool:
     """True when ops should be recorded in a graph rather than executed eagerly."""
-    from .context import executing_eagerly
-    return bool(_graph_stack) or not executing_eagerly()
+    return bool(_graph_stack) or not _context._state["eager"]
