@@ -18,7 +18,8 @@ from .ir import Graph, Value
 from .loopir import (INDEX, Assign, Binary, Buffer, Cast, Const, Declare, ErrorIf, Expr, Kernel, Let, Load,
                      Loop, MatmulTemplate, Program, Select, Store, Var, dim_expr)
 from .ops.registry import get_op
-from .shapes import SymDim, num_elements, shape_symbols
+from .ops.index_util import recording_assumptions
+from .shapes import SymDim, format_shape, num_elements, shape_symbols
 
 INLINE_CONSTANT_ELEMENTS = 1
 SMALL_MATMUL_WORK = 1 << 14   # batch*m*n*k at or below which a matmul is plain loops
@@ -665,6 +666,10 @@ def dim_constraints(g: Graph) -> list:
                     checks.append((SymDim("floordiv", (d, _NONNEG_DIVISOR)), 0,
                                    f"{g.describe(n)}: output shape {list(t.shape)}: size {d} must not be "
                                    f"negative (so {d} // {_NONNEG_DIVISOR} must be 0)"))
+        with recording_assumptions() as assumed:  # equalities the op's type rule took on trust
+            op.infer(ins, g.attrs(n))
+        for a, b in assumed:
+            need(a, b, n, f"operands {', '.join(format_shape(t.shape) for t in ins)}")
         if op.kind == "elementwise" or g.op(n) == "broadcast_to":
             out = g.output_types(n)[0].shape
             for t in ins:
@@ -691,6 +696,13 @@ def dim_constraints(g: Graph) -> list:
                 for i, d in enumerate(own):
                     if d != 1:
                         need(d, batch[len(batch) - len(own) + i], n, "batch dimension")
+        elif g.op(n) in ("argmax", "argmin") and isinstance(ins[0].shape[g.attrs(n)["axis"]], SymDim):
+            d = ins[0].shape[g.attrs(n)["axis"]]
+            if str(d) not in seen:  # an empty axis has no index to return (TF raises too)
+                seen.add(str(d))
+                checks.append((SymDim("floordiv", (SymDim("add", (d, -1)), _NONNEG_DIVISOR)), 0,
+                               f"{g.describe(n)}: cannot reduce over the empty axis {g.attrs(n)['axis']} of "
+                               f"{list(ins[0].shape)} (size {d} must be at least 1)"))
         elif g.op(n) == "reshape":
             # a -1 became size // known: a size that does not divide makes the counts differ too
             need(num_elements(ins[0].shape), num_elements(g.output_types(n)[0].shape), n,

@@ -1195,6 +1195,12 @@ def boolean_mask(tensor, mask, axis=None, name="boolean_mask"):
     a = 0 if axis is None else normalize_axis(axis, t.shape.rank, "boolean_mask")
     arr, mk = np.asarray(t._value), np.asarray(m._value).astype(bool)
     k = mk.ndim
+    if k == 0 or arr.shape[a:a + k] != mk.shape:
+        # np.compress would silently truncate to the shorter of the two
+        loc = graph_mod.user_location()
+        raise ValueError(f"boolean_mask: mask shape {list(mk.shape)} must be non-scalar and match the "
+                         f"dimensions from axis {a} of the tensor's shape {list(arr.shape)}"
+                         + (f" [at {loc}]" if loc else ""))
     lead = arr.shape[:a]
     flat = arr.reshape(lead + (-1,) + arr.shape[a + k:])
     picked = np.compress(mk.ravel(), flat, axis=a)

@@ -58,3 +58,40 @@ def test_slices_in_range_of_a_symbolic_axis_still_work():
         np.testing.assert_array_equal(a.numpy(), x[1:])
         np.testing.assert_array_equal(b.numpy(), x[:-1])
         np.testing.assert_array_equal(c.numpy(), x[1:])
+
+
+def test_scatter_nd_updates_must_match_symbolic_indices():
+    # 3 updates for 2 index rows were scattered as if they matched
+    f = tf.function(lambda i, u: tf.scatter_nd(i, u, [3]),
+                    input_signature=[tf.TensorSpec([None, 1], tf.int32), tf.TensorSpec([None], F32)])
+    with pytest.raises(Exception, match=r"scatter_nd.*test_bad_input_shapes.py:\d+.*b0 = 2, b1 = 3"):
+        f(np.array([[1], [2]], np.int32), np.ones(3, np.float32))
+    np.testing.assert_array_equal(f(np.array([[1], [2]], np.int32), np.ones(2, np.float32)).numpy(), [0, 1, 1])
+
+
+def test_segment_ids_must_match_symbolic_data():
+    with pytest.raises(Exception, match=r"unsorted_segment_sum.*b0 = 3, b1 = 2"):
+        _v2(lambda d, i: tf.math.unsorted_segment_sum(d, i, 3),
+            [tf.TensorSpec([None], F32), tf.TensorSpec([None], tf.int32)], X3, np.array([0, 1], np.int32))
+
+
+def test_gather_batch_dims_must_agree():
+    with pytest.raises(Exception, match=r"gather.*b0 = 2, b2 = 3"):
+        _v2(lambda p, i: tf.gather(p, i, batch_dims=1, axis=1),
+            [tf.TensorSpec([None, None], F32), tf.TensorSpec([None, 1], tf.int32)],
+            np.ones((2, 3), np.float32), np.zeros((3, 1), np.int32))
+
+
+def test_boolean_mask_shape_must_match():
+    # np.compress truncated to the shorter mask: [0.] for 3 values and 2 mask entries
+    with pytest.raises(ValueError, match=r"boolean_mask: mask shape \[2\].*\[3\]"):
+        tf.boolean_mask(X3, [True, False])
+    np.testing.assert_array_equal(tf.boolean_mask(X3, [True, False, True]).numpy(), [0, 2])
+
+
+def test_argmax_over_an_empty_symbolic_axis_is_an_error():
+    f = tf.function(lambda x: tf.argmax(x, axis=1), input_signature=[tf.TensorSpec([None, None], F32)])
+    with pytest.raises(Exception, match=r"argmax.*test_bad_input_shapes.py:\d+.*empty axis 1"):
+        f(np.zeros((2, 0), np.float32))
+    np.testing.assert_array_equal(f(np.eye(3, dtype=np.float32)).numpy(), [0, 1, 2])
+    assert f(np.zeros((0, 3), np.float32)).numpy().shape == (0,)

@@ -6,6 +6,9 @@ Clamping matters because the code generator evaluates both arms of a `Select` (l
 """
 from __future__ import annotations
 
+import contextlib
+import threading
+
 from ..loopir import INDEX, Binary, Const, Expr, dim_expr
 from ..shapes import Dim, SymDim, dim_add, dim_mul, format_shape, normalize_axis
 from .registry import OpError
@@ -45,9 +48,30 @@ def ceil_div(a: Dim, b: int) -> Dim:
     return dim_floordiv(dim_add(a, b - 1), b) if b != 1 else a
 
 
+_ASSUMED = threading.local()
+
+
 def static_eq(a: Dim, b: Dim) -> bool:
-    """False only when both dims are static and differ (symbolic dims are checked at run time)."""
-    return not (isinstance(a, int) and isinstance(b, int) and a != b)
+    """False only when both dims are static and differ. A symbolic pair is assumed equal, and
+    recorded while `recording_assumptions` is active: the lowering turns those records into
+    runtime checks (`lowering.dim_constraints`), so every type rule using this gets them."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b
+    pairs = getattr(_ASSUMED, "pairs", None)
+    if pairs is not None and a != b:
+        pairs.append((a, b))
+    return True
+
+
+@contextlib.contextmanager
+def recording_assumptions():
+    """Collect the (dim, dim) equalities `static_eq` assumed inside the block."""
+    outer = getattr(_ASSUMED, "pairs", None)
+    _ASSUMED.pairs = []
+    try:
+        yield _ASSUMED.pairs
+    finally:
+        _ASSUMED.pairs = outer
 
 
 def axis_of(attrs, key: str, rank: int, op: str) -> int:
