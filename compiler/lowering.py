@@ -654,6 +654,13 @@ def dim_constraints(g: Graph) -> list:
         seen.add(key)
         checks.append((a, b, f"{g.describe(n)}: {what}: size {a} must equal size {b}"))
 
+    def at_least(d, k, n, what):
+        key = ("at_least", str(d), k)
+        if key not in seen:
+            seen.add(key)
+            checks.append((SymDim("floordiv", (SymDim("add", (d, -k)), _NONNEG_DIVISOR)), 0,
+                           f"{g.describe(n)}: {what}: size {d} must be at least {k}"))
+
     for n in g.topo():
         op = get_op(g.op(n))
         ins = [g.value_type(v) for v in g.operands(n)]
@@ -697,12 +704,17 @@ def dim_constraints(g: Graph) -> list:
                     if d != 1:
                         need(d, batch[len(batch) - len(own) + i], n, "batch dimension")
         elif g.op(n) in ("argmax", "argmin") and isinstance(ins[0].shape[g.attrs(n)["axis"]], SymDim):
-            d = ins[0].shape[g.attrs(n)["axis"]]
-            if str(d) not in seen:  # an empty axis has no index to return (TF raises too)
-                seen.add(str(d))
-                checks.append((SymDim("floordiv", (SymDim("add", (d, -1)), _NONNEG_DIVISOR)), 0,
-                               f"{g.describe(n)}: cannot reduce over the empty axis {g.attrs(n)['axis']} of "
-                               f"{list(ins[0].shape)} (size {d} must be at least 1)"))
+            # an empty axis has no index to return (TF raises too)
+            at_least(ins[0].shape[g.attrs(n)["axis"]], 1, n,
+                     f"cannot reduce over the empty axis {g.attrs(n)['axis']} of {list(ins[0].shape)}")
+        elif g.op(n) == "pad" and str(g.attrs(n).get("mode", "constant")).lower() != "constant":
+            # a mirrored border longer than the axis would fold back onto the wrong elements
+            mode = str(g.attrs(n)["mode"]).lower()
+            for a, (d, (lo, hi)) in enumerate(zip(ins[0].shape, g.attrs(n)["paddings"])):
+                if isinstance(d, SymDim) and isinstance(lo, int) and isinstance(hi, int) and max(lo, hi) > 0:
+                    at_least(d, max(lo, hi) + (mode == "reflect"), n,
+                             f"{mode.upper()} paddings {[list(p) for p in g.attrs(n)['paddings']]} of axis {a} "
+                             f"of {list(ins[0].shape)}")
         elif g.op(n) == "reshape":
             # a -1 became size // known: a size that does not divide makes the counts differ too
             need(num_elements(ins[0].shape), num_elements(g.output_types(n)[0].shape), n,

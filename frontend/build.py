@@ -134,7 +134,13 @@ def _replay_compiler_op(ctx: ReplayContext, op, inputs) -> list:
     attrs = {}
     for k, v in op.attrs.items():
         if isinstance(v, Tensor):
-            arr = ctx.static_value(v)
+            try:
+                arr = ctx.static_value(v)
+            except (KeyError, ValueError):  # KeyError: the attr tensor itself is fed (never replayed)
+                at = f" at {op.loc}" if op.loc else ""
+                raise ValueError(f"{op.ir_op} '{op.name}'{at}: argument {k!r} ({v.name}) must be a compile-time "
+                                 f"constant (it is fed or depends on a fed or variable value); fuseflow "
+                                 f"compiles static shapes and sizes") from None
             if arr.ndim == 0:      # a scalar attr (range's start/limit/delta): a Python number
                 v = arr.item()
             else:

@@ -95,3 +95,37 @@ def test_argmax_over_an_empty_symbolic_axis_is_an_error():
         f(np.zeros((2, 0), np.float32))
     np.testing.assert_array_equal(f(np.eye(3, dtype=np.float32)).numpy(), [0, 1, 2])
     assert f(np.zeros((0, 3), np.float32)).numpy().shape == (0,)
+
+
+@pytest.mark.parametrize("mode,pad", [("REFLECT", 3), ("SYMMETRIC", 4)])
+def test_mirror_pad_longer_than_a_symbolic_axis_is_an_error(mode, pad):
+    # the border folded back onto the wrong elements: [1,2,1,0,1,2,1,0,1] for REFLECT 3 of [0,1,2]
+    f = tf.function(lambda x: tf.pad(x, [[pad, 0]], mode=mode), input_signature=[tf.TensorSpec([None], F32)])
+    with pytest.raises(Exception, match=rf"pad.*test_bad_input_shapes.py:\d+.*{mode} paddings"):
+        f(X3)
+    x = np.arange(pad + 1, dtype=np.float32)
+    np.testing.assert_array_equal(f(x).numpy(), np.pad(x, [[pad, 0]], mode=mode.lower()))
+
+
+def test_symbolic_conv_filter_size_is_a_clear_error():
+    # was "'<' not supported between instances of 'SymDim' and 'SymDim'"
+    spec = [tf.TensorSpec([None] * 4, F32), tf.TensorSpec([None] * 4, F32)]
+    with pytest.raises(Exception, match="conv2d: the window .* must be known"):
+        _v2(lambda x, k: tf.nn.conv2d(x, k, 1, "SAME"), spec, np.ones((1, 4, 4, 2), np.float32),
+            np.ones((3, 3, 2, 1), np.float32))
+
+
+def test_conv_depth_must_match_a_symbolic_filter_depth():
+    spec = [tf.TensorSpec([None] * 4, F32), tf.TensorSpec([3, 3, None, 4], F32)]
+    with pytest.raises(Exception, match=r"conv2d.*b3 = 3, b4 = 2"):
+        _v2(lambda x, k: tf.nn.conv2d(x, k, 1, "SAME"), spec, np.ones((1, 5, 5, 3), np.float32),
+            np.ones((3, 3, 2, 4), np.float32))
+
+
+def test_fed_size_argument_is_a_clear_error():
+    # tf.range(n) of a fed n raised a bare KeyError of the tensor
+    with pytest.raises(ValueError, match=r"range 'range'.*'limit'.*compile-time constant"):
+        _v2(lambda n: tf.range(n), [tf.TensorSpec([], tf.int32)], np.int32(4))
+    with pytest.raises(ValueError, match=r"reshape 'Reshape'.*'shape'.*compile-time constant"):
+        _v1(lambda x, s: tf.reshape(x, s), [(None, F32), ([2], tf.int32)], np.arange(4, dtype=np.float32),
+            np.array([2, 2], np.int32))

@@ -64,6 +64,9 @@ class Window:
         self.strides = pair(attrs.get("strides"), "strides", op)
         self.dilations = pair(attrs.get("dilations"), "dilations", op)
         self.kernel = tuple(kernel_hw) if kernel_hw is not None else pair(attrs.get("ksize"), "ksize", op)
+        if not all(isinstance(k, int) for k in self.kernel):
+            raise OpError(f"{op}: the window (filter) height and width must be known when the graph is built, "
+                          f"got {[str(k) for k in self.kernel]}")
         if min(self.strides) < 1 or min(self.dilations) < 1 or min(self.kernel) < 1:
             raise OpError(f"{op}: strides {list(self.strides)}, dilations {list(self.dilations)} and window "
                           f"{list(self.kernel)} must be positive")
