@@ -81,8 +81,8 @@ _EAGER_ERROR_TYPES: dict = {}
 def eager_error(e: Exception) -> Exception:
     """`e` as an errors.InvalidArgumentError that is also an instance of type(e)."""
     from . import errors
-    if isinstance(e, errors.OpError):
-        return e
+    if isinstance(e, errors.OpError) or core.is_conversion_error(e):
+        return e            # TF raises these in Python before any kernel runs: they stay TypeErrors
     base = type(e)
     cls = _EAGER_ERROR_TYPES.get(base)
     if cls is None:
@@ -1309,6 +1309,9 @@ def trace(x, name=None):
 def matrix_band_part(input, num_lower, num_upper, name=None):
     with op_scope(name, "MatrixBandPart", [input]) as scope:
         x = _to_tensor(input)
+        if x.shape.rank is None or x.shape.rank < 2 or None in x.shape.as_list()[-2:]:
+            raise ValueError(f"band_part: the input must have rank >= 2 and known matrix dims (the band mask is "
+                             f"built with the graph), got shape {x.shape}")
         m, n = x.shape.as_list()[-2:]
         lo, hi = _as_int(num_lower, "band_part: num_lower"), _as_int(num_upper, "band_part: num_upper")
         i, j = np.arange(m)[:, None], np.arange(n)[None, :]

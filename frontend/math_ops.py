@@ -259,7 +259,9 @@ def _is_string(v) -> bool:
 def add(x, y, name=None):
     """`tf.add`; on strings, concatenation (host-computed, eager only)."""
     if _is_string(x) or _is_string(y):
+        from .core import check_operand
         from .string_ops import _concat_pair
+        check_operand(x, y)          # 'a' + int tensor / string tensor + 1: TF's conversion TypeError
         return _concat_pair(x, y, name)
     return _binary("add", "Add", x, y, name)
 
@@ -1220,6 +1222,9 @@ def bincount(arr, weights=None, minlength=None, maxlength=None, dtype=dt.int32, 
             raise TypeError(f"bincount: arr must be an integer tensor, got {a.dtype.name}")
         v = static_value(a)
         if v is not None:
+            if np.size(v) and np.min(v) < 0:  # one_hot would drop them silently
+                raise ValueError(f"bincount: arr must be non-negative, got {int(np.min(v))} (shape "
+                                 f"{list(np.shape(v))})")
             length = int(np.max(v)) + 1 if np.size(v) else 0
             length = max(length, minlength or 0)
             length = length if maxlength is None else min(length, int(maxlength))

@@ -129,3 +129,26 @@ def test_fed_size_argument_is_a_clear_error():
     with pytest.raises(ValueError, match=r"reshape 'Reshape'.*'shape'.*compile-time constant"):
         _v1(lambda x, s: tf.reshape(x, s), [(None, F32), ([2], tf.int32)], np.arange(4, dtype=np.float32),
             np.array([2, 2], np.int32))
+
+
+@pytest.mark.parametrize("spec", [(0, 3, -2), (7, 3, 3), (1, 0, None), (2, 0, None)])
+def test_slice_with_begin_after_end_of_a_symbolic_axis_is_empty(spec):
+    # the type rule made the output dim -1: "negative dimensions are not allowed"
+    b, e, s = spec
+    f = tf.function(lambda t: t[b:e:s], input_signature=[tf.TensorSpec([None], F32)])
+    for n in (0, 1, 5, 9):
+        x = np.arange(n, dtype=np.float32)
+        assert f(x).numpy().shape == x[b:e:s].shape == (0,)
+
+
+def test_bincount_of_negative_values_is_an_error():
+    # one_hot dropped them: bincount([1, -1]) gave [0, 1]
+    with pytest.raises(ValueError, match="bincount: arr must be non-negative"):
+        tf.math.bincount(np.array([1, -1], np.int32))
+    np.testing.assert_array_equal(tf.math.bincount(np.array([1, 3, 1], np.int32)).numpy(), [0, 2, 0, 1])
+
+
+def test_band_part_of_unknown_matrix_dims_is_a_clear_error():
+    # was "unsupported operand type(s) for -: 'NoneType' and 'int'"
+    with pytest.raises(ValueError, match="band_part: .*known matrix dims"):
+        _v2(lambda x: tf.linalg.band_part(x, 0, -1), [tf.TensorSpec([None, None], F32)], np.ones((2, 2), np.float32))

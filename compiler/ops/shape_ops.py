@@ -430,6 +430,10 @@ def resolve_strided_axis(d: Dim, b, e, s: int, shrink: bool, axis: int, t=None):
         size = ceil_div(span, abs(s))
     except OpError:
         raise OpError(f"strided_slice: cannot size the slice {b}:{e}:{s} of symbolic {where}") from None
+    if isinstance(size, int) and size <= 0:
+        # begin and end both counted from the start and in the wrong order: empty for any size
+        # (TF's clamping keeps their order), was a negative output dim
+        return start, 0, False
     assumed = not (b is None and e is None)
     return start, size, assumed
 
