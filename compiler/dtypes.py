@@ -59,6 +59,11 @@ class DType:
         return {"f": "f", "i": "i", "u": "u"}.get(self.kind, "") + str(self.bits) if self.kind in "fiu" else self.name
 
     @property
+    def size(self) -> int:
+        """Bytes per element, as TF's `DType.size` (numpy's itemsize; a string is an 8-byte object)."""
+        return self.np.itemsize
+
+    @property
     def itemsize(self) -> int:
         return max(1, self.bits // 8)
 

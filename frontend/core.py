@@ -124,8 +124,12 @@ def _infer_numpy(value, dtype: Optional[dt.DType]) -> np.ndarray:
         arr = np.asarray(value)
         if arr.dtype.kind in "SUO":
             raise TypeError(f"Cannot convert {value!r} to a tensor of dtype {dtype.name}")
-        if dtype.is_integer and arr.dtype.kind == "f" and not np.all(np.equal(np.mod(arr, 1), 0)):
-            raise TypeError(f"Cannot convert {value!r} to EagerTensor of dtype {dtype.name}")
+        if isinstance(value, (np.ndarray, np.generic)):
+            # numpy data is cast (TF1's make_tensor_proto astype); only fractions cannot become ints
+            if dtype.is_integer and arr.dtype.kind == "f" and not np.all(np.equal(np.mod(arr, 1), 0)):
+                raise _conversion_error(value, dtype)
+        elif not _python_kind_fits(arr.dtype.kind, dtype):
+            raise _conversion_error(value, dtype)
         return np.asarray(value, dtype=dtype.np)
     if isinstance(value, (str, bytes)) or (isinstance(value, (list, tuple)) and _is_strings(value)):
         return np.asarray(_encode_strings(value), dtype=object)
@@ -209,10 +213,53 @@ def convert_pair(x, y, name: str):
 
 
 def _hint_dtype(value, dtype, name):
-    arr = np.asarray(value)
-    if arr.dtype.kind == "f" and dtype.is_integer:
-        if not np.all(np.equal(np.mod(arr, 1), 0)):
-            raise TypeError(f"{name}: cannot convert {value!r} to the operand dtype {dtype.name}")
-    if arr.dtype.kind in "SUO" and not dtype.is_string:
-        raise TypeError(f"{name}: cannot convert {value!r} to the operand dtype {dtype.name}")
+    """The dtype a Python/numpy operand of a binary op converts to: the tensor operand's dtype, if
+    the value fits it by TF's rules (`int_tensor + 2.0` is a TypeError, `float_tensor + 1` is not)."""
+    if isinstance(value, (str, bytes)) or _is_strings(value):
+        kind = "U"
+    else:
+        kind = np.asarray(value).dtype.kind
+    if isinstance(value, (np.ndarray, np.generic)) and kind == "b" and not dtype.is_bool:
+        raise _conversion_error(value, dtype)     # numpy bools are not numbers to TF
+    if not _python_kind_fits(kind, dtype):
+        raise _conversion_error(value, dtype)
     return dtype
+
+
+def _python_kind_fits(kind: str, dtype) -> bool:
+    """TF's conversion of a Python value to a requested dtype (pywrap_tensor's IsCompatible plus the
+    per-dtype converters): ints go to any number type (Python bools count as ints), floats only to
+    floating types, bools only to bool, strings only to string."""
+    if dtype.is_string:
+        return kind in "SUO"
+    if dtype.is_bool:
+        return kind == "b"
+    if kind in "SUO":
+        return False
+    if dtype.is_integer:
+        return kind in "biu"
+    return kind in "biuf"
+
+
+def _conversion_error(value, dtype) -> TypeError:
+    """A Python/numpy value that cannot become a tensor of the requested dtype. TF raises a plain
+    TypeError in Python (also eagerly: never an InvalidArgumentError, see `is_conversion_error`);
+    eager conversion names the EagerTensor, graph construction the Python type."""
+    if graph_mod.graph_is_active():
+        err = TypeError(f"Expected {dtype.name}, but got {value!r} of type '{type(value).__name__}'.")
+    else:
+        err = TypeError(f"Cannot convert {value!r} to EagerTensor of dtype {dtype.name}")
+    err._fuseflow_conversion = True
+    return err
+
+
+def is_conversion_error(e: Exception) -> bool:
+    return getattr(e, "_fuseflow_conversion", False)
+
+
+def check_operand(x, y):
+    """Checks that a Python/numpy operand of a binary op converts to the tensor operand's dtype."""
+    if is_tensor(x) and not is_tensor(y):
+        _hint_dtype(y, x.dtype, "")
+    elif is_tensor(y) and not is_tensor(x):
+        _hint_dtype(x, y.dtype, "")
