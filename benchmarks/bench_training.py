@@ -25,6 +25,9 @@ import time
 
 import numpy as np
 
+# Compile times reported here are cold compiles: no persistent object cache (object_cache.py).
+os.environ["FUSEFLOW_CACHE_DIR"] = "off"
+
 # -- instrumentation: count native calls and the kernels of the programs they run ----------------
 _calls = {"n": 0, "kernels": 0}
 _kernels_of: dict = {}

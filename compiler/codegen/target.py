@@ -11,6 +11,8 @@ import threading
 
 import llvmlite.binding as llvm
 
+from . import object_cache
+
 # The pass manager and target machine are not documented as thread safe: serialize compiles.
 _LOCK = threading.Lock()
 
@@ -43,13 +45,25 @@ def module_header() -> str:
 
 
 class CompiledModule:
-    """A parsed, verified and optimized module; asm and IR text are produced on demand."""
+    """The object code of a module. Its optimized IR and assembly text are produced on demand;
+    when the object came from the persistent cache (object_cache.py), that first compiles the
+    text again."""
 
-    def __init__(self, module):
-        self.module = module
-        self.object = target_machine().emit_object(module)
+    def __init__(self, text: str, optimize: bool, *, module=None, obj: bytes = None):
+        self._text = text
+        self._optimize = optimize
+        self._module = module
+        self.object = obj if obj is not None else target_machine().emit_object(module)
+        self.from_cache = obj is not None
         self._asm = None
         self._ir = None
+
+    @property
+    def module(self):
+        if self._module is None:
+            with _LOCK:
+                self._module = _optimized_module(self._text, self._optimize)
+        return self._module
 
     @property
     def optimized_ir(self) -> str:
@@ -60,28 +74,42 @@ class CompiledModule:
     @property
     def asm(self) -> str:
         if self._asm is None:
+            module = self.module
             with _LOCK:
-                self._asm = target_machine().emit_assembly(self.module)
+                self._asm = target_machine().emit_assembly(module)
         return self._asm
 
 
+def _optimized_module(text: str, optimize: bool):
+    """Parse and verify `text` (bad IR would trip LLVM assertions later), run O3. Holds _LOCK."""
+    try:
+        module = llvm.parse_assembly(text)
+        module.verify()
+    except RuntimeError as e:
+        raise CodegenError(f"generated LLVM IR is invalid: {e}") from None
+    if optimize:
+        tm = target_machine()
+        pto = llvm.create_pipeline_tuning_options(speed_level=3)
+        pto.loop_vectorization = True
+        pto.slp_vectorization = True
+        pb = llvm.create_pass_builder(tm, pto)
+        pb.getModulePassManager().run(module, pb)
+    return module
+
+
 def compile_ir(text: str, *, optimize: bool = True) -> CompiledModule:
-    """Parse and verify `text` (bad IR would trip LLVM assertions later), run O3, emit code."""
+    """Object code for `text`: from the persistent cache, or parsed, verified, optimized and
+    emitted (then stored in the cache)."""
     _initialize()
+    cpu, features = host_cpu()
+    key = object_cache.entry_key(text, optimize, cpu, features)
+    cached = object_cache.load(key)
+    if cached is not None:
+        return CompiledModule(text, optimize, obj=cached)
     with _LOCK:
-        try:
-            module = llvm.parse_assembly(text)
-            module.verify()
-        except RuntimeError as e:
-            raise CodegenError(f"generated LLVM IR is invalid: {e}") from None
-        if optimize:
-            tm = target_machine()
-            pto = llvm.create_pipeline_tuning_options(speed_level=3)
-            pto.loop_vectorization = True
-            pto.slp_vectorization = True
-            pb = llvm.create_pass_builder(tm, pto)
-            pb.getModulePassManager().run(module, pb)
-        return CompiledModule(module)
+        compiled = CompiledModule(text, optimize, module=_optimized_module(text, optimize))
+    object_cache.store(key, compiled.object)
+    return compiled
 
 
 class CodegenError(RuntimeError):
