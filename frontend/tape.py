@@ -486,8 +486,7 @@ class GradientTape:
         if isinstance(target, Tensor):
             from .needs_eager import NeedsEagerExecution
             raise NeedsEagerExecution("GradientTape.jacobian", "GradientTape.jacobian inside fuseflow.function "
-                                      "tracing is not "
-                                      "supported; compute it eagerly")
+                                      "tracing is not supported; compute it eagerly")
         t_arr = np.asarray(target._value)
         rows = [[] for _ in flat_sources]
         for i in range(t_arr.size):
@@ -523,8 +522,8 @@ class GradientTape:
         unconnected_gradients = UnconnectedGradients(unconnected_gradients)
         if isinstance(target, Tensor):
             from .needs_eager import NeedsEagerExecution
-            raise NeedsEagerExecution("GradientTape.batch_jacobian", "GradientTape.batch_jacobian inside fuseflow.function "
-                                      "tracing is not "
+            raise NeedsEagerExecution("GradientTape.batch_jacobian",
+                                      "GradientTape.batch_jacobian inside fuseflow.function tracing is not "
                                       "supported; compute it eagerly")
         t_arr = np.asarray(target._value)
         s_arr = np.asarray(_value_of(source))

@@ -630,6 +630,19 @@ class Variable(_TensorOperators):
         self._eager_value = new
         return self if read_value else None
 
+    # -- sliced assignment ---------------------------------------------------------------
+    def __getitem__(self, key):
+        """`v[key]`: the slice's value, as for tensors; like TF, the returned tensor has an
+        `assign(value, name=None)` that writes `value` into that slice of the variable
+        (TF's strided_slice_assign) and returns the variable's new value."""
+        from .array_ops import tensor_getitem
+        out = tensor_getitem(self, key)
+
+        def assign(value, name=None):
+            return _assign_slice(self, key, value, name)
+        out.assign = assign
+        return out
+
     def load(self, value, session=None):
         """Write a value without adding ops (TF1's Variable.load)."""
         if self._graph is None:
@@ -711,6 +724,82 @@ class Variable(_TensorOperators):
             return (f"<tf.Variable '{self.name}' shape={shape} dtype={self._dtype.name}, "
                     f"numpy={_np_repr(self._eager_value)}>")
         return f"<tf.Variable '{self.name}' shape={shape} dtype={self._dtype.name}>"
+
+
+def _static_slice_key(key) -> tuple:
+    """`key` with every index a Python int (basic indexing only, as TF's slicing); a scalar
+    tensor index known only when the graph runs cannot be assigned through in fuseflow."""
+    from .array_ops import _index_value
+    from .needs_eager import NeedsEagerExecution
+    parts = []
+    for s in (key if isinstance(key, tuple) else (key,)):
+        if s is None or s is Ellipsis:
+            parts.append(s)
+        elif isinstance(s, slice):
+            bounds = [None if b is None else _index_value(b) for b in (s.start, s.stop, s.step)]
+            if any(b is None and v is not None for b, v in zip(bounds, (s.start, s.stop, s.step))):
+                raise ValueError(f"Slice bounds must be known while building the graph, got {s!r}")
+            parts.append(slice(*bounds))
+        else:
+            if isinstance(s, (list, np.ndarray)):
+                raise TypeError(f"Only integers, slices (`:`), ellipsis (`...`), tf.newaxis (`None`) and scalar "
+                                f"int32/int64 tensors are valid indices, got {s!r}")
+            v = _index_value(s)
+            if v is None:
+                raise NeedsEagerExecution("a variable slice assignment at a run-time index",
+                                          "Variable[...].assign: the index is only known when the graph runs; "
+                                          "fuseflow needs slice assignment indices while building the graph")
+            parts.append(v)
+    return tuple(parts)
+
+
+def _assign_slice(var, key, value, name=None):
+    """TF's strided_slice_assign: `var[key] = value` (value broadcast to the slice's shape)."""
+    from .core import convert_to_tensor
+    shape = var.shape
+    if not shape.is_fully_defined():
+        raise ValueError(f"Variable[...].assign: the shape of variable {var.name} ({shape}) must be fully known")
+    dims = shape.as_list()
+    static_key = _static_slice_key(key)
+    positions = np.arange(int(np.prod(dims, dtype=np.int64)), dtype=np.int64).reshape(dims)[static_key]
+    graph = var._target_graph()
+    if graph is None:                          # eager: write the slice of the current value
+        arr = np.asarray(convert_to_tensor(value, dtype=var.dtype)._value)
+        try:
+            arr = np.broadcast_to(arr, positions.shape)
+        except ValueError:
+            raise ValueError(f"Variable[...].assign: sliced l-value shape {list(positions.shape)} does not match "
+                             f"r-value shape {list(arr.shape)}") from None
+        if var._eager_value is None:
+            raise uninitialized_error(var)
+        new = np.array(var._eager_value, copy=True)
+        new[static_key] = arr
+        return var.assign(new, name=name)
+    from . import array_ops
+    with graph.as_default():
+        v = convert_to_tensor(value, dtype=var.dtype)
+        if not _broadcastable(v.shape, positions.shape):
+            raise ValueError(f"Variable[...].assign: sliced l-value shape {list(positions.shape)} does not match "
+                             f"r-value shape {v.shape}")
+        n = positions.size
+        flat_values = array_ops.reshape(array_ops.broadcast_to(v, list(positions.shape)), [n])
+        hit = np.zeros(dims, dtype=bool)
+        source = np.zeros(dims, dtype=np.int32)         # where each element's new value sits in flat_values
+        hit.reshape(-1)[positions.ravel()] = True
+        source.reshape(-1)[positions.ravel()] = np.arange(n, dtype=np.int32)
+        old = var.read_value()
+        if n == 0:
+            return var.assign(old, name=name)
+        placed = array_ops.gather(flat_values, source)
+        return var.assign(array_ops.where(hit, placed, old), name=name)
+
+
+def _broadcastable(src: TensorShape, target: tuple) -> bool:
+    if src.rank is None:
+        return True
+    if src.rank > len(target):
+        return False
+    return all(a is None or a == 1 or a == b for a, b in zip(reversed(src.as_list()), reversed(target)))
 
 
 class VariableV1(Variable):
