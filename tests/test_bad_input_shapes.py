@@ -152,3 +152,13 @@ def test_band_part_of_unknown_matrix_dims_is_a_clear_error():
     # was "unsupported operand type(s) for -: 'NoneType' and 'int'"
     with pytest.raises(ValueError, match="band_part: .*known matrix dims"):
         _v2(lambda x: tf.linalg.band_part(x, 0, -1), [tf.TensorSpec([None, None], F32)], np.ones((2, 2), np.float32))
+
+
+def test_keras_fit_with_fewer_labels_than_samples_is_a_clear_error():
+    # shuffled batches indexed past the shorter array: a bare numpy IndexError
+    model = tf.keras.Sequential([tf.keras.layers.Dense(2, input_shape=(3,))])
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="Data cardinality is ambiguous: x sizes: 10 y sizes: 8"):
+        model.fit(np.ones((10, 3), np.float32), np.ones((8, 2), np.float32), verbose=0)
+    with pytest.raises(ValueError, match="Data cardinality is ambiguous"):
+        model.evaluate(np.ones((10, 3), np.float32), np.ones((7, 2), np.float32), verbose=0)

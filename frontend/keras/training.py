@@ -84,6 +84,12 @@ class DataHandler:
             self.y = None if y is None else (nest.map_structure(_to_array, y) if nest.is_nested(y) else _to_array(y))
             self.sw = None if sample_weight is None else _to_array(sample_weight)
             self.n = _num_samples(self.x)
+            sizes = {name: sorted({int(np.shape(a)[0]) for a in nest.flatten(v) if a is not None and np.ndim(a)})
+                     for name, v in (("x", self.x), ("y", self.y), ("sample_weight", self.sw)) if v is not None}
+            if len({n for ns in sizes.values() for n in ns}) > 1:  # batches would index past the shorter
+                raise ValueError("Data cardinality is ambiguous: " + " ".join(
+                    f"{name} sizes: {', '.join(map(str, ns))}" for name, ns in sizes.items()) +
+                    ". Make sure all arrays contain the same number of samples.")
             self.batch_size = int(batch_size or 32)
             self.shuffle = shuffle
 
