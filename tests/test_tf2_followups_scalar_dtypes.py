@@ -79,3 +79,21 @@ def test_dtype_size_is_bytes_per_element():
     assert [d.size for d in (tf.int8, tf.int16, tf.int32, tf.int64)] == [1, 2, 4, 8]
     assert [d.size for d in (tf.uint8, tf.uint16, tf.uint32, tf.uint64)] == [1, 2, 4, 8]
     assert tf.bool.size == 1 and tf.string.size == 8
+
+
+def test_constant_of_a_python_float_with_an_integer_dtype_is_a_type_error():
+    _plain_type_error(lambda: tf.constant(2.0, tf.int32), "Cannot convert 2.0 to EagerTensor of dtype int32")
+    _plain_type_error(lambda: tf.constant([1, 2.0], tf.int64), "dtype int64")
+    assert tf.constant(1, tf.float32).numpy() == 1.0
+    assert tf.constant(np.float64(3.0), tf.int32).numpy() == 3          # numpy data is cast
+    with v1.Graph().as_default():
+        with pytest.raises(TypeError, match=r"Expected int32, but got 2.0 of type 'float'"):
+            v1.constant(2.0, tf.int32)
+
+
+def test_variable_assign_converts_like_tf():
+    v = tf.Variable([1, 2])
+    _plain_type_error(lambda: v.assign([1.0, 2.0]), "dtype int32")
+    w = tf.Variable([1.0, 2.0])
+    w.assign_add([1, 1])                                                 # ints are fine for floats
+    assert w.numpy().tolist() == [2.0, 3.0]
