@@ -8,6 +8,7 @@ two threads can call one Executable at the same time.
 from __future__ import annotations
 
 import ctypes
+import itertools
 import operator
 import os
 import queue
@@ -22,6 +23,8 @@ _ENTRY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctyp
                           ctypes.c_int64, ctypes.c_void_p)
 _addressof = ctypes.addressof
 _is = operator.is_
+_is_not = operator.is_not
+_compress = itertools.compress
 _char_from_buffer = ctypes.c_char.from_buffer
 _ARENA_ALIGN = 64
 # Below this much estimated work (bytes moved + operations) one thread is faster: handing a call
@@ -126,7 +129,7 @@ class _Plan:
     """Everything one set of input shapes determines, for one Python thread."""
     __slots__ = ("table", "table_addr", "dims", "dims_addr", "outputs", "barrier", "barrier_addr",
                  "arena", "nthreads", "nin", "aliased", "fresh", "fresh_index", "alias_inputs", "output_sets",
-                 "current_set", "outputs_of_input", "single_call")
+                 "current_set", "outputs_of_input", "single_call", "fresh_slice")
 
 
 def _results_template(arrays, n_outputs, fresh_index) -> list:
@@ -214,7 +217,7 @@ class Executable:
         prev, prev_ptrs, plan = state
         arrs = list(arrays)
         ptrs = list(prev_ptrs)
-        changed = [i for i, a, b in zip(range(self._nin), arrays, prev) if a is not b]
+        changed = list(_compress(range(self._nin), map(_is_not, arrays, prev)))
         dtypes = self._in_dtypes
         for i in changed:
             a = arrs[i]
@@ -264,8 +267,11 @@ class Executable:
         else:
             s = self._new_output_set(plan)
         table, nin = plan.table, self._nin
-        for j, ptr in zip(plan.fresh_index, s.ptrs):
-            table[nin + j] = ptr
+        if plan.fresh_slice is not None:          # one C-level store for a contiguous run
+            table[plan.fresh_slice] = s.ptrs
+        else:
+            for j, ptr in zip(plan.fresh_index, s.ptrs):
+                table[nin + j] = ptr
         plan.current_set = s
         return s
 
@@ -435,6 +441,10 @@ class Executable:
         plan.aliased = [(j, alias) for j, (_, _, alias) in enumerate(plan.outputs) if alias is not None]
         plan.fresh = [(j, shape, dtype) for j, (shape, dtype, alias) in enumerate(plan.outputs) if alias is None]
         plan.fresh_index = [j for j, _, _ in plan.fresh]
+        first = self._nin + plan.fresh_index[0] if plan.fresh_index else 0
+        contiguous = plan.fresh_index == list(range(plan.fresh_index[0], plan.fresh_index[0] + len(plan.fresh))) \
+            if plan.fresh_index else False
+        plan.fresh_slice = slice(first, first + len(plan.fresh)) if contiguous else None
         plan.alias_inputs = sorted({alias for _, alias in plan.aliased})
         plan.outputs_of_input = {}
         for j, alias in plan.aliased:
