@@ -255,6 +255,12 @@ def _replay_read(ctx, op, inputs):
     return [variable_state(ctx).value_seen_by(op, op._variable)]
 
 
+def _fits(value_shape, var_shape) -> bool:
+    """Same rank, and every pair of dims equal or one of them symbolic."""
+    return len(value_shape) == len(var_shape) and all(
+        a == b or not isinstance(a, int) or not isinstance(b, int) for a, b in zip(value_shape, var_shape))
+
+
 def _replay_assign(ctx, op, inputs):
     state = variable_state(ctx)
     var = op._variable
@@ -265,6 +271,10 @@ def _replay_assign(ctx, op, inputs):
     if mode != "assign":
         base = state.running_value(var)
         btype = ctx.graph.value_type(base)
+        if _fits(vtype.shape, btype.shape) and tuple(btype.shape) != tuple(vtype.shape):
+            # a None dim of the value (a [None, 3] placeholder): checked equal when the program runs
+            value = em.emit("broadcast_to", value, shape=tuple(btype.shape), name=op.name + "/shape_check")
+            vtype = ctx.graph.value_type(value)
         if tuple(btype.shape) != tuple(vtype.shape):
             raise InvalidArgumentError(
                 None, op, f"Cannot update variable with shape {list(btype.shape)} using a Tensor with shape "
@@ -275,6 +285,9 @@ def _replay_assign(ctx, op, inputs):
         if not static.is_compatible_with([d if isinstance(d, int) else None for d in vtype.shape]):
             raise InvalidArgumentError(None, op, f"Cannot assign a value of shape {list(vtype.shape)} to variable "
                                                  f"{var.name} of shape {static}")
+        if static.is_fully_defined() and any(not isinstance(d, int) for d in vtype.shape):
+            # the variable keeps its shape: a value of another size is an error when the program runs
+            value = em.emit("broadcast_to", value, shape=tuple(static.as_list()), name=op.name + "/shape_check")
     state.record_update(var, op, value)
     return [value]
 

@@ -162,3 +162,29 @@ def test_keras_fit_with_fewer_labels_than_samples_is_a_clear_error():
         model.fit(np.ones((10, 3), np.float32), np.ones((8, 2), np.float32), verbose=0)
     with pytest.raises(ValueError, match="Data cardinality is ambiguous"):
         model.evaluate(np.ones((10, 3), np.float32), np.ones((7, 2), np.float32), verbose=0)
+
+
+def test_assign_add_from_a_none_batch_placeholder():
+    # a [None, 3] placeholder added to a [2, 3] variable was refused while building (TF checks at
+    # run time); a feed of another batch is now that run-time error
+    g = v1.Graph()
+    with g.as_default():
+        v = v1.Variable(np.zeros((2, 3), np.float32))
+        p = v1.placeholder(F32, [None, 3])
+        add = v1.assign_add(v, p)
+        with v1.Session() as s:
+            s.run(v1.global_variables_initializer())
+            s.run(add, {p: np.ones((2, 3), np.float32)})
+            np.testing.assert_array_equal(s.run(v), np.ones((2, 3)))
+            with pytest.raises(v1.errors.InvalidArgumentError, match=r"AssignAddVariableOp.*s0 = 3, 2 = 2"):
+                s.run(add, {p: np.ones((3, 3), np.float32)})
+
+
+def test_assign_of_a_symbolic_value_keeps_the_variable_shape():
+    # v.assign(x) with x of signature [None, None] silently gave a (2, 3) variable a (3, 3) value
+    v = tf.Variable(np.zeros((2, 3), np.float32))
+    f = tf.function(lambda x: v.assign(x), input_signature=[tf.TensorSpec([None, None], F32)])
+    with pytest.raises(Exception, match=r"AssignVariableOp.*b0 = 3, 2 = 2"):
+        f(np.ones((3, 3), np.float32))
+    f(np.full((2, 3), 5, np.float32))
+    np.testing.assert_array_equal(v.numpy(), np.full((2, 3), 5))
