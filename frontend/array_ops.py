@@ -1113,8 +1113,8 @@ def _where_indices(condition, name):
     c = _to_tensor(condition)
     if in_graph([c]):
         raise NeedsEagerExecution(
-            "tf.where(condition)", "tf.where(condition) with neither x nor y returns a data-dependent number of indices, which "
-            "fuseflow cannot compile; use tf.where(condition, x, y) or run it eagerly")
+            "tf.where(condition)", "tf.where(condition) with neither x nor y returns a data-dependent number of "
+            "indices, which fuseflow cannot compile; use tf.where(condition, x, y) or run it eagerly")
     arr = np.asarray(c._value)
     if arr.dtype != np.bool_:
         arr = arr != 0
@@ -1192,8 +1192,8 @@ def boolean_mask(tensor, mask, axis=None, name="boolean_mask"):
     """Elements where `mask` is True (eager only: the result's size depends on the data)."""
     t, m = _to_tensor(tensor), _to_tensor(mask)
     if in_graph([t, m]):
-        raise NeedsEagerExecution("tf.boolean_mask", "tf.boolean_mask returns a data-dependent number of elements, which fuseflow "
-                                  "cannot compile; use tf.where(mask, x, y) or run it eagerly")
+        raise NeedsEagerExecution("tf.boolean_mask", "tf.boolean_mask returns a data-dependent number of elements, "
+                                  "which fuseflow cannot compile; use tf.where(mask, x, y) or run it eagerly")
     a = 0 if axis is None else normalize_axis(axis, t.shape.rank, "boolean_mask")
     arr, mk = np.asarray(t._value), np.asarray(m._value).astype(bool)
     k = mk.ndim
@@ -1205,8 +1205,16 @@ def boolean_mask(tensor, mask, axis=None, name="boolean_mask"):
                          + (f" [at {loc}]" if loc else ""))
     lead = arr.shape[:a]
     flat = arr.reshape(lead + (-1,) + arr.shape[a + k:])
+    if t.dtype.is_floating and _tape_recording():      # differentiable: a gather the tape records
+        keep = EagerTensor(np.flatnonzero(mk.ravel()).astype(np.int64), dt.int64)
+        return gather(reshape(t, list(flat.shape)), keep, axis=a)
     picked = np.compress(mk.ravel(), flat, axis=a)
     return EagerTensor(np.ascontiguousarray(picked), t.dtype)
+
+
+def _tape_recording() -> bool:
+    from . import tape
+    return any(tp._recording for tp in tape._active())
 
 
 # ============================================================================== repeating
@@ -1328,8 +1336,8 @@ def unique(x, out_idx=dt.int32, name=None):
     from collections import namedtuple
     t = _to_tensor(x)
     if in_graph([t]):
-        raise NeedsEagerExecution("tf.unique", "tf.unique returns a data-dependent number of elements, which fuseflow cannot "
-                                  "compile; run it eagerly")
+        raise NeedsEagerExecution("tf.unique", "tf.unique returns a data-dependent number of elements, which "
+                                  "fuseflow cannot compile; run it eagerly")
     if t.shape.rank != 1:
         raise ValueError(f"unique: x must be a vector, got shape {t.shape}")
     arr = np.asarray(t._value)

@@ -350,7 +350,8 @@ def _compare_strings(op_type, x, y, name=None):
 def format(template, inputs, placeholder="{}", summarize=3, name=None):
     """Formats tensors into a scalar string (eager values printed as numpy does)."""
     if in_graph(list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]):
-        raise NotImplementedError("tf.strings.format is supported in eager mode only")
+        from .needs_eager import NeedsEagerExecution
+        raise NeedsEagerExecution("tf.strings.format", "tf.strings.format is supported in eager mode only")
     items = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     parts = template.split(placeholder)
     if len(parts) != len(items) + 1:

@@ -146,3 +146,32 @@ def test_python_bool_fallback_message_unchanged():
         assert f(tf.constant([-1.0])).numpy().tolist() == [1.0]
     with pytest.raises(TypeError, match="cannot be traced"):
         f.get_concrete_function(tf.constant([1.0]))
+
+
+def test_strings_format_inside_function_runs_eagerly():
+    @tf.function
+    def f(x):
+        return tf.strings.format("x={}", [x])
+
+    assert _call_warns(f, tf.constant(3), match="tf.strings.format").numpy() == b"x=3"
+
+
+def test_boolean_mask_is_differentiable_eagerly_and_in_a_fallback_train_step():
+    x = tf.Variable([[1.0, -2.0], [3.0, 4.0]])
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(tf.boolean_mask(x, x > 0) ** 2)
+    np.testing.assert_array_equal(tape.gradient(y, x).numpy(), [[2.0, 0.0], [6.0, 8.0]])
+
+    def masked_mse(y_true, y_pred):
+        keep = y_true >= 0
+        return tf.reduce_mean(tf.square(tf.boolean_mask(y_true, keep) - tf.boolean_mask(y_pred, keep)))
+
+    model = tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(3,))])
+    model.compile(optimizer="sgd", loss=masked_mse)
+    rng = np.random.default_rng(0)
+    xs, ys = rng.random((16, 3), dtype=np.float32), rng.random((16, 1), dtype=np.float32)
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.warns(RuntimeWarning, match="tf.boolean_mask"):
+        history = model.fit(xs, ys, epochs=2, batch_size=8, verbose=0)
+    assert len(history.history["loss"]) == 2
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
