@@ -175,3 +175,14 @@ def test_boolean_mask_is_differentiable_eagerly_and_in_a_fallback_train_step():
         history = model.fit(xs, ys, epochs=2, batch_size=8, verbose=0)
     assert len(history.history["loss"]) == 2
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_tensor_array_at_run_time_indices_inside_function_runs_eagerly():
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int32)])
+    def pick(i):
+        ta = tf.TensorArray(tf.float32, size=3)
+        ta = ta.unstack(tf.constant([10.0, 20.0, 30.0]))
+        return ta.read(i) + ta.gather(tf.stack([i, 0]))
+
+    np.testing.assert_array_equal(_call_warns(pick, tf.constant(2), match="TensorArray.read").numpy(), [60.0, 40.0])
+    np.testing.assert_array_equal(pick(tf.constant(1)).numpy(), [40.0, 30.0])

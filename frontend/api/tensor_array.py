@@ -1,7 +1,8 @@
 """tf.TensorArray for indices known while the program is built (eager code, or a
 fuseflow.function loop over a Python range): a list of tensors, stacked on demand. Indices that
-are only known at run time (a tf.while_loop counter) need a dynamic array fuseflow lacks, and
-raise a NotImplementedError naming TensorArray."""
+are only known at run time (a tf.while_loop counter) need a dynamic array fuseflow lacks: they
+raise NeedsEagerExecution (a NotImplementedError naming TensorArray), so a fuseflow.function
+using them runs eagerly."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,13 +12,13 @@ from fuseflow.compiler import dtypes as dt
 from .. import array_ops
 from ..core import convert_to_tensor
 from ..errors import InvalidArgumentError
+from ..needs_eager import NeedsEagerExecution
 from ..tensor import TensorShape
 
 
 def _index(i, what):
     v = array_ops.get_static_value(convert_to_tensor(i)) if not isinstance(i, (int, np.integer)) else i
     if v is None:
-        from ..needs_eager import NeedsEagerExecution
         raise NeedsEagerExecution(f"TensorArray.{what}",
                                   f"TensorArray.{what}: the index must be known while building the program in "
                                   f"fuseflow (a Python int or a constant); run-time indices are not supported")
@@ -99,7 +100,8 @@ class TensorArray:
     def gather(self, indices, name=None):
         idx = array_ops.get_static_value(convert_to_tensor(indices))
         if idx is None:
-            raise NotImplementedError("TensorArray.gather: indices must be known while building the program")
+            raise NeedsEagerExecution("TensorArray.gather",
+                                      "TensorArray.gather: indices must be known while building the program")
         return array_ops.stack([self.read(int(i)) for i in np.asarray(idx).ravel()])
 
     def concat(self, name=None):
@@ -119,7 +121,8 @@ class TensorArray:
     def scatter(self, indices, value, name=None):
         idx = array_ops.get_static_value(convert_to_tensor(indices))
         if idx is None:
-            raise NotImplementedError("TensorArray.scatter: indices must be known while building the program")
+            raise NeedsEagerExecution("TensorArray.scatter",
+                                      "TensorArray.scatter: indices must be known while building the program")
         for i, part in zip(np.asarray(idx).ravel(), array_ops.unstack(convert_to_tensor(value, dtype=self._dtype))):
             self.write(int(i), part)
         return self
