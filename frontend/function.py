@@ -20,6 +20,12 @@ from `reduce_retracing=True` relaxing dims that changed) serves every compatible
 More than `RETRACE_WARNING_THRESHOLD` traces of one function log a warning.
 
 Staged API: `f.lower(*specs_or_args)` -> `Lowered` (`.as_text(stage)`, `.compile()`).
+
+Eager fallback: what TF + AutoGraph compiles but fuseflow cannot (Python control flow on a
+tensor value; constructs raising `NeedsEagerExecution`: py_function, while loops with run-time
+conditions, data-dependent output sizes...) makes calls with that signature run the Python
+function op by op, with one RuntimeWarning. `get_concrete_function` / `lower` still raise, as
+there is no program to return.
 """
 from __future__ import annotations
 
