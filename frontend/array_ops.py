@@ -273,7 +273,7 @@ def _numpy_value(value, dtype: Optional[dt.DType]) -> np.ndarray:
     natural = np.asarray(value)
     if natural.dtype.kind in "SUO":
         raise TypeError(f"Cannot convert {value!r} to EagerTensor of dtype {dtype.name}")
-    if not isinstance(value, (np.ndarray, np.generic)) and not core._python_kind_fits(natural.dtype.kind, dtype):
+    if not isinstance(value, (np.ndarray, np.generic)) and not core._python_value_fits(natural, dtype):
         raise core._conversion_error(value, dtype)     # a Python float never becomes an int (TF)
     if dtype.is_integer and natural.dtype.kind == "f":
         with np.errstate(invalid="ignore"):

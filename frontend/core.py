@@ -128,7 +128,7 @@ def _infer_numpy(value, dtype: Optional[dt.DType]) -> np.ndarray:
             # numpy data is cast (TF1's make_tensor_proto astype); only fractions cannot become ints
             if dtype.is_integer and arr.dtype.kind == "f" and not np.all(np.equal(np.mod(arr, 1), 0)):
                 raise _conversion_error(value, dtype)
-        elif not _python_kind_fits(arr.dtype.kind, dtype):
+        elif not _python_value_fits(arr, dtype):
             raise _conversion_error(value, dtype)
         return np.asarray(value, dtype=dtype.np)
     if isinstance(value, (str, bytes)) or (isinstance(value, (list, tuple)) and _is_strings(value)):
@@ -216,14 +216,23 @@ def _hint_dtype(value, dtype, name):
     """The dtype a Python/numpy operand of a binary op converts to: the tensor operand's dtype, if
     the value fits it by TF's rules (`int_tensor + 2.0` is a TypeError, `float_tensor + 1` is not)."""
     if isinstance(value, (str, bytes)) or _is_strings(value):
+        arr = np.asarray(value, dtype=object)
         kind = "U"
     else:
-        kind = np.asarray(value).dtype.kind
+        arr = np.asarray(value)
+        kind = arr.dtype.kind
+    if arr.size == 0:
+        return dtype                              # an empty list has no elements to convert
     if isinstance(value, (np.ndarray, np.generic)) and kind == "b" and not dtype.is_bool:
         raise _conversion_error(value, dtype)     # numpy bools are not numbers to TF
     if not _python_kind_fits(kind, dtype):
         raise _conversion_error(value, dtype)
     return dtype
+
+
+def _python_value_fits(arr: np.ndarray, dtype) -> bool:
+    """`arr` (np.asarray of a Python value) converts to `dtype` by TF's rules; empty lists always do."""
+    return arr.size == 0 or _python_kind_fits(arr.dtype.kind, dtype)
 
 
 def _python_kind_fits(kind: str, dtype) -> bool:

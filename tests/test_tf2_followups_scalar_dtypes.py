@@ -97,3 +97,9 @@ def test_variable_assign_converts_like_tf():
     w = tf.Variable([1.0, 2.0])
     w.assign_add([1, 1])                                                 # ints are fine for floats
     assert w.numpy().tolist() == [2.0, 3.0]
+
+
+def test_empty_lists_convert_to_any_dtype():
+    assert tf.constant([], tf.int64).dtype == tf.int64
+    assert tf.convert_to_tensor([], tf.int32).shape == (0,)
+    assert (tf.constant([1, 2])[:0] + []).dtype == tf.int32
