@@ -638,6 +638,16 @@ def _may_be_negative(d) -> bool:
     return any((isinstance(a, int) and a < 0) or _may_be_negative(a) for a in d.args)
 
 
+def _negative_numerators(d) -> list:
+    """Numerators of the floor divisions inside a symbolic dim that can be negative."""
+    if not isinstance(d, SymDim) or d.kind == "sym":
+        return []
+    found = [x for a in d.args for x in _negative_numerators(a)]
+    if d.kind == "floordiv" and _may_be_negative(d.args[0]):
+        found.append(d.args[0])
+    return found
+
+
 def dim_constraints(g: Graph) -> list:
     """Size equalities the type rules assumed but could not prove: different symbols (or a
     symbol and a constant) meeting in a broadcast or a matmul contraction. The runtime checks
@@ -666,6 +676,10 @@ def dim_constraints(g: Graph) -> list:
         ins = [g.value_type(v) for v in g.operands(n)]
         for t in g.output_types(n):
             for d in t.shape:
+                for num in _negative_numerators(d):
+                    # the runtime sizes buffers with floor division, native loops use truncating
+                    # division: they differ for a negative numerator (-2 // 3 is -1 vs 0)
+                    at_least(num, 0, n, f"output shape {list(t.shape)}: size {d}")
                 if _may_be_negative(d) and str(d) not in seen:
                     # x[5:] of a [b] axis has size b-5: a negative size is an error (TF would clamp
                     # to empty), reported before any buffer is sized with it.

@@ -188,3 +188,78 @@ def test_assign_of_a_symbolic_value_keeps_the_variable_shape():
         f(np.ones((3, 3), np.float32))
     f(np.full((2, 3), 5, np.float32))
     np.testing.assert_array_equal(v.numpy(), np.full((2, 3), 5))
+
+
+@pytest.mark.parametrize("pool", [tf.nn.avg_pool2d, tf.nn.max_pool2d])
+def test_valid_pool_window_wider_than_a_symbolic_input(pool):
+    # the runtime sized the output (W-3)//3+1 = 0 wide (floor division) while the native loops
+    # computed 1 (truncating division) and wrote past the buffer: heap corruption
+    f = tf.function(lambda x: pool(x, [1, 3], 3, "VALID"), input_signature=[tf.TensorSpec([None, None, None, 3], F32)])
+    assert f(np.ones((1, 7, 1, 3), np.float32)).numpy().shape == (1, 3, 0, 3)   # TF: (1 - 3 + 3) // 3 = 0
+    x = np.random.RandomState(0).rand(2, 7, 8, 3).astype(np.float32)
+    np.testing.assert_allclose(f(x).numpy(), pool(x, [1, 3], 3, "VALID").numpy(), rtol=1e-6)
+    g = tf.function(lambda x: pool(x, [1, 5], 3, "VALID"), input_signature=[tf.TensorSpec([None, None, None, 3], F32)])
+    with pytest.raises(Exception, match=r"pool.*test_bad_input_shapes.py:\d+.*must be at least 0"):
+        g(np.ones((1, 7, 1, 3), np.float32))                              # (1 - 5 + 3) < 0
+
+
+def test_valid_conv_filter_wider_than_a_symbolic_input():
+    k = np.ones((1, 3, 3, 2), np.float32)
+    f = tf.function(lambda x: tf.nn.conv2d(x, k, 3, "VALID"), input_signature=[tf.TensorSpec([None, None, None, 3], F32)])
+    assert f(np.ones((1, 7, 1, 3), np.float32)).numpy().shape == (1, 3, 0, 2)
+
+
+def _eval_dim(d, env, trunc):
+    from fuseflow.compiler.shapes import SymDim
+    if not isinstance(d, SymDim):
+        return d
+    if d.kind == "sym":
+        return env[d.args[0]]
+    a, b = (_eval_dim(x, env, trunc) for x in d.args)
+    if d.kind == "mul":
+        return a * b
+    if d.kind == "add":
+        return a + b
+    if not b:
+        return 0
+    return int(a / b) if trunc else a // b
+
+
+def _symbolic_window_and_slice_graph():
+    from fuseflow.compiler import dtypes as dt
+    from fuseflow.compiler.builder import Emitter
+    from fuseflow.compiler.ir import Graph
+    from fuseflow.compiler.ops.shape_ops import canonical_strided_slice
+    from fuseflow.compiler.shapes import SymDim
+    g = Graph()
+    em = Emitter(g)
+    h, w = SymDim.symbol("h"), SymDim.symbol("w")
+    x = em.parameter(index=0, shape=(1, h, w, 2), dtype=dt.float32)
+    g.graph["inputs"].append(x.node)
+    outs = []
+    for k, s in [(3, 3), (5, 3), (3, 2), (2, 4), (1, 2)]:
+        for op in ("max_pool", "avg_pool"):
+            outs.append(em.emit(op, x, ksize=(k, k), strides=(s, s), padding="VALID"))
+        outs.append(em.emit(op, x, ksize=(k, k), strides=(s, s), padding="SAME"))
+    for b, e, st in [(1, None, 2), (-1, None, -2), (None, -1, 3), (2, -2, 2), (-3, None, 1)]:
+        spec = canonical_strided_slice((1, h, w, 2), [0, b or 0, 0, 0], [0, e or 0, 0, 0], [1, st, 1, 1],
+                                       begin_mask=0b1101 | (2 if b is None else 0),
+                                       end_mask=0b1101 | (2 if e is None else 0))
+        outs.append(em.emit("strided_slice", x, **spec))
+    g.graph["outputs"] = outs
+    return g
+
+
+def test_runtime_and_native_dim_arithmetic_agree_whenever_the_dim_checks_pass():
+    # The runtime sizes buffers with floor division, native code loops with truncating division:
+    # every input the dim checks let through must give both the same sizes.
+    from fuseflow.compiler.lowering import dim_constraints
+    g = _symbolic_window_and_slice_graph()
+    checks = dim_constraints(g)
+    dims = [d for n in g.topo() for t in g.output_types(n) for d in t.shape]
+    for hv in range(0, 9):
+        env = {"h": hv, "w": hv}
+        if any(_eval_dim(a, env, False) != _eval_dim(b, env, False) for a, b, _ in checks):
+            continue
+        for d in dims:
+            assert _eval_dim(d, env, False) == _eval_dim(d, env, True) >= 0, (d, env)

@@ -86,7 +86,10 @@ class Window:
                 raise OpError(f"{self.op}: computed output size would be negative: input {d} (+{extra} padding) "
                               f"is smaller than the window {eff} on spatial axis {axis}")
             return span // s + 1
-        return dim_add(dim_floordiv(dim_add(d, extra - eff), s), 1)
+        # (d + extra - eff + s) // s, TF's formula: the numerator is negative exactly when TF
+        # reports a negative output size (checked at run time), never for a valid input, so the
+        # runtime's floor division and the native code's truncating one agree
+        return dim_floordiv(dim_add(d, extra - eff + s), s)
 
     def pad_before(self, d: int, axis: int) -> int:
         """Static padding before the data (reference implementations)."""
