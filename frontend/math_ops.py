@@ -638,8 +638,13 @@ def _reduce(op_type: str, default: str, input_tensor, axis, keepdims, name, allo
 def _replay_reduce_deferred(ctx, op, inputs):
     """A reduction recorded on an input of unknown rank: the axes are resolved now."""
     from fuseflow.compiler.shapes import normalize_axes as norm
+    from fuseflow.compiler.shapes import ShapeError
     rank = ctx.graph.value_type(inputs[0]).rank
-    axes = norm(op.attrs["axes"], rank, op.attrs["op"])
+    try:
+        axes = norm(op.attrs["axes"], rank, op.attrs["op"])
+    except ShapeError as e:  # the fed value's rank decides: name the op and the user's line
+        raise ShapeError(f"{e} ({op.attrs['op']} '{op.name}'{f' at {op.loc}' if op.loc else ''}; "
+                         f"input shape {list(ctx.graph.value_type(inputs[0]).shape)})") from None
     return ctx.emitter(op).emit_multi(op.attrs["op"], inputs[0], axes=axes, keepdims=op.attrs["keepdims"],
                                       name=op.name)
 

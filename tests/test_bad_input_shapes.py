@@ -263,3 +263,10 @@ def test_runtime_and_native_dim_arithmetic_agree_whenever_the_dim_checks_pass():
             continue
         for d in dims:
             assert _eval_dim(d, env, False) == _eval_dim(d, env, True) >= 0, (d, env)
+
+
+def test_reduction_axis_out_of_range_for_a_fed_rank_names_the_line():
+    with pytest.raises(ValueError, match=r"axis 1 is out of range.*'Sum' at test_bad_input_shapes.py:\d+; input shape \[3\]"):
+        _v1(lambda x: tf.reduce_sum(x, axis=1), [(None, F32)], X3)
+    np.testing.assert_array_equal(_v1(lambda x: tf.reduce_sum(x, axis=1), [(None, F32)], np.ones((2, 3), np.float32)),
+                                  [3, 3])
