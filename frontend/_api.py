@@ -49,6 +49,7 @@ del _name
 # --- gradients and training (owner: training engineer) ----------------------------------------
 from .gradients import AggregationMethod, UnconnectedGradients, gradients  # noqa: E402,F401
 from .tape import GradientTape  # noqa: E402,F401
+from .user_gradients import custom_gradient  # noqa: E402,F401
 from . import train  # noqa: E402,F401
 
 # --- TF2 user layer: fuseflow.function, tf.data, tf.summary, tf.keras, tf.nest -------------

@@ -118,16 +118,19 @@ def _op_differentiable(op_type: str) -> bool:
 
 
 class _Record:
-    """One kept op: a registry op (`op_type`, `attrs`) or a recorded gradient (`plan`)."""
-    __slots__ = ("op_type", "attrs", "inputs", "outputs", "plan", "diff", "_frozen")
+    """One kept op: a registry op (`op_type`, `attrs`), a recorded gradient (`plan`), or a
+    `tf.custom_gradient` call (`custom`: its grad_fn and the variables it read)."""
+    __slots__ = ("op_type", "attrs", "inputs", "outputs", "plan", "diff", "custom", "_frozen")
 
-    def __init__(self, op_type, attrs, inputs, outputs, plan=None):
+    def __init__(self, op_type, attrs, inputs, outputs, plan=None, custom=None):
         self.op_type = op_type
         self.attrs = attrs
         self.inputs = list(inputs)
         self.outputs = list(outputs)
         self.plan = plan
-        self.diff = True if plan is not None else _op_differentiable(op_type)
+        self.custom = custom
+        # a custom_gradient call is opaque to the compiled plans: its grad_fn runs in Python
+        self.diff = False if custom is not None else True if plan is not None else _op_differentiable(op_type)
         self._frozen = None
 
     def structure(self):
@@ -339,6 +342,14 @@ class GradientTape:
         for i, t in enumerate(rec.outputs):
             self._producer[id(t)] = (rec, i)
 
+    def _record_custom(self, inputs, outputs, grad_fn, variables):
+        """A tf.custom_gradient call: `outputs` = f(`inputs`), differentiated by `grad_fn`."""
+        if any(self._tracked(t) for t in inputs) or any(self._watches_variable(v) for v in variables):
+            self._add(_Record("custom_gradient", None, inputs, outputs, custom=(grad_fn, list(variables))))
+
+    def _watches_variable(self, var) -> bool:
+        return id(var) in self._watched_vars or (self._watch_accessed and getattr(var, "trainable", True))
+
     def _record_gradient(self, plan, inputs, outputs):
         if any(self._tracked(t) for t in inputs):
             self._add(_Record("gradient", None, inputs, outputs, plan=plan))
@@ -381,7 +392,75 @@ class GradientTape:
         for t in targets:
             if not isinstance(t, EagerTensor):
                 raise ValueError(f"GradientTape.gradient: target {t!r} is not a tensor")
-        src_tensors = [self._source_tensors(s) for s in sources]
+        customs = self._customs_reaching(targets)
+        if customs:
+            results = self._gradient_through_customs(targets, sources, out_grads, customs)
+        else:
+            results = self._direct_gradient(targets, [self._source_tensors(s) for s in sources], out_grads)
+        if unconnected is UnconnectedGradients.ZERO:
+            results = [r if r is not None else _zeros_like_source(s) for r, s in zip(results, sources)]
+        return results
+
+    def _customs_reaching(self, targets) -> list:
+        """custom_gradient records the targets depend on (through any kept op), in record order."""
+        seen, found, stack = set(), {}, list(targets)
+        while stack:
+            t = stack.pop()
+            if id(t) in seen or not is_backpropagatable(t.dtype):
+                continue
+            seen.add(id(t))
+            prod = self._producer.get(id(t))
+            if prod is None or not (prod[0].diff or prod[0].custom is not None):
+                continue
+            rec = prod[0]
+            if rec.custom is not None:
+                found[id(rec)] = rec
+            stack.extend(rec.inputs)
+        order = {id(r): k for k, r in enumerate(self._records)}
+        return sorted(found.values(), key=lambda r: order[id(r)])
+
+    def _gradient_through_customs(self, targets, sources, out_grads, customs):
+        """Every path from a source to a target has a LAST custom_gradient call on it (or none).
+        So: the gradient along custom-free paths, with the custom calls' outputs as extra sources
+        (compiled plans treat custom calls as opaque), plus for each call C: its grad_fn applied
+        to the gradient reaching C's outputs, carried back to the sources by the full rule."""
+        from .math_ops import add
+        n = len(sources)
+        extra = [t for rec in customs for t in rec.outputs]
+        src_tensors = [self._source_tensors(s) for s in sources] + [[t] for t in extra]
+        direct = self._direct_gradient(targets, src_tensors, out_grads)
+        results, reaching = list(direct[:n]), direct[n:]
+
+        def accumulate(i, g):
+            results[i] = g if results[i] is None else add(results[i], g)
+
+        k = 0
+        for rec in customs:
+            dys = reaching[k:k + len(rec.outputs)]
+            k += len(rec.outputs)
+            if all(d is None for d in dys):
+                continue
+            dys = [d if d is not None else _zeros_like_source(y) for d, y in zip(dys, rec.outputs)]
+            grad_fn, variables = rec.custom
+            dxs, dvars = _call_grad_fn(grad_fn, dys, variables, len(rec.inputs))
+            xs = [x for x, d in zip(rec.inputs, dxs) if d is not None and is_backpropagatable(x.dtype)]
+            gxs = [core.convert_to_tensor(d, dtype=x.dtype) for x, d in zip(rec.inputs, dxs)
+                   if d is not None and is_backpropagatable(x.dtype)]
+            if xs:
+                for i, g in enumerate(self._eager_gradient(xs, sources, gxs, UnconnectedGradients.NONE)):
+                    if g is not None:
+                        accumulate(i, g)
+            for var, g in zip(variables, dvars):
+                if g is None:
+                    continue
+                for i, s in enumerate(sources):
+                    if s is var:
+                        accumulate(i, core.convert_to_tensor(g, dtype=var.dtype))
+        return results
+
+    def _direct_gradient(self, targets, src_tensors, out_grads) -> list:
+        """Gradients along recorded differentiable ops, as one compiled program."""
+        sources = src_tensors
         plan, leaves = self._plan(targets, src_tensors)
         if plan is not None and plan.consts:
             skey = plan.structure_key
@@ -409,8 +488,6 @@ class GradientTape:
                 for i, arr in zip(layout, outs):
                     results[i] = EagerTensor(arr)
                 self._record_on_other_tapes(plan, leaves + gy_tensors, [results[i] for i in layout])
-        if unconnected is UnconnectedGradients.ZERO:
-            results = [r if r is not None else _zeros_like_source(s) for r, s in zip(results, sources)]
         return results
 
     def _record_on_other_tapes(self, plan, inputs, outputs):
@@ -568,3 +645,25 @@ def _value_of(s):
 def _zeros_like_source(s):
     v = _value_of(s)
     return EagerTensor(np.zeros(v.shape, v.dtype))
+
+
+def _call_grad_fn(grad_fn, dys, variables, n_inputs):
+    """-> (one gradient or None per input, one per variable), from TF's grad_fn conventions:
+    grad_fn(*dys) returns a gradient or a list (one per input); with variables, it is called
+    with `variables=` and returns (input gradients, variable gradients)."""
+    if variables:
+        out = grad_fn(*dys, variables=list(variables))
+        if not isinstance(out, (list, tuple)) or len(out) != 2:
+            raise TypeError("tf.custom_gradient: a grad_fn called with variables must return "
+                            "(input gradients, variable gradients)")
+        dxs, dvars = out
+        dvars = list(dvars) if isinstance(dvars, (list, tuple)) else [dvars]
+        if len(dvars) != len(variables):
+            raise ValueError(f"tf.custom_gradient: grad_fn returned {len(dvars)} variable gradients for "
+                             f"{len(variables)} variables")
+    else:
+        dxs, dvars = grad_fn(*dys), []
+    dxs = list(dxs) if isinstance(dxs, (list, tuple)) else [dxs]
+    if len(dxs) != n_inputs:
+        raise ValueError(f"tf.custom_gradient: grad_fn returned {len(dxs)} gradients for {n_inputs} inputs")
+    return dxs, dvars
