@@ -55,6 +55,7 @@ from fuseflow.api import random_v1 as random, strings  # noqa: F401,E402
 # moving averages, regularizers (owner: training engineer)
 from fuseflow.gradients import AggregationMethod, UnconnectedGradients, gradients  # noqa: F401,E402
 from fuseflow.tape import GradientTape  # noqa: F401,E402
+from fuseflow.user_gradients import custom_gradient  # noqa: F401,E402
 from fuseflow import train  # noqa: F401,E402
 # `tf.contrib` (layers.l2_regularizer, slim, ...) does not exist in TF 2.x's compat.v1: reaching it
 # is an AttributeError there, and so it is here. The regularizers live in `fuseflow.regularizers`.
