@@ -18,8 +18,10 @@ from .ir import Graph, Value
 from .loopir import (INDEX, Assign, Binary, Buffer, Cast, Const, Declare, ErrorIf, Expr, Kernel, Let, Load,
                      Loop, MatmulTemplate, Program, Select, Store, Var, dim_expr)
 from .ops.registry import get_op
-from .ops.index_util import recording_assumptions
-from .shapes import SymDim, format_shape, num_elements, shape_symbols
+from .ops.index_util import dim_sub, recording_assumptions
+from .ops.registry import OpError
+from .ops.shape_ops import slice_sizes, strided_layout
+from .shapes import SymDim, dim_add, format_shape, num_elements, shape_symbols
 
 INLINE_CONSTANT_ELEMENTS = 1
 SMALL_MATMUL_WORK = 1 << 14   # batch*m*n*k at or below which a matmul is plain loops
@@ -729,6 +731,31 @@ def dim_constraints(g: Graph) -> list:
                     at_least(d, max(lo, hi) + (mode == "reflect"), n,
                              f"{mode.upper()} paddings {[list(p) for p in g.attrs(n)['paddings']]} of axis {a} "
                              f"of {list(ins[0].shape)}")
+        elif g.op(n) in ("slice", "strided_slice"):
+            # A slice of a symbolic axis is assumed in range and verified as elements are read:
+            # with nothing to read (an empty result) that never happens and the assumed size
+            # would be the answer's shape. Fixed-size slices are checked when shapes are bound.
+            t = ins[0]
+            if g.op(n) == "slice":
+                begin, sizes, assumed = slice_sizes(t, g.attrs(n))
+                spans = [(a, begin[a], sizes[a], 1) for a in assumed]
+            else:
+                axes, _ = strided_layout(t.shape, g.attrs(n), t)
+                spans = [(a, start, size, st) for a, (start, size, st, ok) in enumerate(axes) if ok]
+            for a, start, size, st in spans:
+                d = t.shape[a]
+                if not isinstance(size, int) or size <= 0 or not isinstance(d, SymDim):
+                    continue
+                for p in (start, dim_add(start, (size - 1) * st)):
+                    what = f"{g.op(n)} reads index {p} of axis {a} of {list(t.shape)}"
+                    if isinstance(p, SymDim):
+                        at_least(p, 0, n, what)
+                    try:
+                        room = dim_sub(d, p)
+                    except OpError:
+                        continue
+                    if isinstance(room, SymDim):
+                        at_least(room, 1, n, what)
         elif g.op(n) == "reshape":
             # a -1 became size // known: a size that does not divide makes the counts differ too
             need(num_elements(ins[0].shape), num_elements(g.output_types(n)[0].shape), n,

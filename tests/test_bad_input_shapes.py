@@ -270,3 +270,18 @@ def test_reduction_axis_out_of_range_for_a_fed_rank_names_the_line():
         _v1(lambda x: tf.reduce_sum(x, axis=1), [(None, F32)], X3)
     np.testing.assert_array_equal(_v1(lambda x: tf.reduce_sum(x, axis=1), [(None, F32)], np.ones((2, 3), np.float32)),
                                   [3, 3])
+
+
+@pytest.mark.parametrize("build,shape", [
+    (lambda t: t[:, :1], (0, 0)), (lambda t: t[:, 2], (0, 2)), (lambda t: t[:, -1], (0, 0)),
+    (lambda t: t[:, 1:3], (0, 2)), (lambda t: tf.slice(t, [0, 1], [-1, 2]), (0, 2))],
+    ids=["head", "index", "last", "range", "slice"])
+def test_fixed_size_slice_of_a_too_short_axis_is_an_error_even_when_empty(build, shape):
+    # with no element to read the in-range check never ran: t[:, :1] of a (0, 0) value gave a
+    # (0, 1) answer (TF: (0, 0)), and broadcasting it changed the shape of what followed
+    f = tf.function(build, input_signature=[tf.TensorSpec([None, None], F32)])
+    with pytest.raises(Exception, match=r"slice.*test_bad_input_shapes.py:\d+.*reads index"):
+        f(np.zeros(shape, np.float32))
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    assert f(x[:0]).numpy().shape == build(tf.constant(x[:0])).numpy().shape
+    np.testing.assert_array_equal(f(x).numpy(), build(tf.constant(x)).numpy())
