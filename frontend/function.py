@@ -780,8 +780,7 @@ class Function:
         else:
             msg = (f"fuseflow.function '{self._name}' cannot be compiled: {reason}. Calls with this signature run "
                    f"op by op.")
-        warnings.warn(msg, RuntimeWarning, stacklevel=5)
-        return EagerFallback(self._name, construct, reason)
+        return EagerFallback(self._name, construct, reason, msg)
 
     def _arg_names(self, n_args, kwargs) -> list:
         """One name per flat leaf, from the Python parameter names (TF names placeholders after them)."""
@@ -807,6 +806,7 @@ class Function:
         if key is not None:
             self._repeat_calls[key] = concrete
         if isinstance(concrete, EagerFallback):
+            concrete.announce()
             return self._python_function(*args, **kwargs)
         arrays = [np.asarray(_leaf_array(x, t.dtype), order="C")
                   for x, t in zip((x for x in flat if _is_tensor_leaf(x)), concrete.graph.inputs)]
@@ -831,10 +831,19 @@ class EagerFallback:
     """Stands in for a ConcreteFunction when the trace hit a construct fuseflow cannot compile
     (Python control flow on a tensor value, or a `NeedsEagerExecution` construct): calls run eagerly."""
 
-    def __init__(self, name: str, construct: str, reason: str):
+    def __init__(self, name: str, construct: str, reason: str, warning: str):
         self.name = name
         self.construct = construct
         self.reason = reason
+        self.warning = warning
+        self.announced = False
+
+    def announce(self):
+        """Warn once, from the first call that runs op by op (not from get_concrete_function,
+        which raises instead)."""
+        if not self.announced:
+            self.announced = True
+            warnings.warn(self.warning, RuntimeWarning, stacklevel=3)
 
     def raise_not_compilable(self):
         """get_concrete_function / lower promise a compiled program: there is none to give."""
