@@ -33,7 +33,7 @@ from ._v2_session_api import *  # noqa: E402,F401,F403
 # --- op namespaces: tf.dtypes, tf.math, tf.nn, tf.random, tf.strings, tf.image, tf.linalg (owner: ops engineer)
 from .api import dtypes, image, linalg, math, nn, random, strings  # noqa: E402,F401
 from .api.printing import print_ as print  # noqa: E402,F401
-from .api.tensor_array import TensorArray  # noqa: E402,F401
+from .tensor_array import TensorArray  # noqa: E402,F401
 from .api.environment import Module, config, debugging, device, executing_eagerly  # noqa: E402,F401
 from .api.environment import autograph, get_logger, saved_model, test, timestamp, version  # noqa: E402,F401
 from .control_flow import foldl, foldr, map_fn, scan  # noqa: E402,F401

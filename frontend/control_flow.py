@@ -337,9 +337,7 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
         return fn(flat[0]) if single else fn(*flat) if isinstance(structure, (list, tuple)) and \
             not hasattr(structure, "_fields") else fn(pack(flat))
 
-    from .api.tensor_array import TensorArray as _TF2TensorArray
-    from .tensor_array import TensorArray as _V1TensorArray
-    TensorArray = (_V1TensorArray, _TF2TensorArray)    # both are carried as Python objects
+    from .tensor_array import TensorArray      # carried as a Python object
 
     def as_loop_value(v):
         # TensorArrays are carried as they are (a value object over already-built tensors)

@@ -43,3 +43,20 @@ def test_rnn_loop_with_gradients():
     np.testing.assert_allclose(got, ref, atol=1e-6)
     # d(sum of all h_t)/dx_3 = 1 - h_3^2
     np.testing.assert_allclose(g[3], 1 - ref[3] ** 2, atol=1e-5)
+
+
+def test_writes_are_in_place_eagerly_and_new_arrays_in_graphs():
+    import fuseflow as tf2
+    ta = tf2.TensorArray(tf2.float32, size=2)
+    ta.write(0, 1.0)                          # TF's eager TensorArray: modified in place
+    same = ta.write(1, 2.0)
+    assert same is ta and ta.stack().numpy().tolist() == [1.0, 2.0]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="already been written"):
+        ta.write(0, 3.0)
+    with tf.Graph().as_default():
+        g = tf.TensorArray(tf.float32, size=2, element_shape=[])
+        g2 = g.write(0, 1.0)                  # graph flow: the old array is unchanged
+        assert g2 is not g
+        with tf.Session() as sess:
+            assert sess.run(g.stack()).tolist() == [0.0, 0.0]
+            assert sess.run(g2.stack()).tolist() == [1.0, 0.0]

@@ -177,12 +177,21 @@ def test_boolean_mask_is_differentiable_eagerly_and_in_a_fallback_train_step():
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
 
 
-def test_tensor_array_at_run_time_indices_inside_function_runs_eagerly():
+def test_tensor_array_reads_at_run_time_indices_compile_writes_run_eagerly():
     @tf.function(input_signature=[tf.TensorSpec([], tf.int32)])
-    def pick(i):
+    def pick(i):                          # reads: a gather from the stacked array, compiled
         ta = tf.TensorArray(tf.float32, size=3)
         ta = ta.unstack(tf.constant([10.0, 20.0, 30.0]))
         return ta.read(i) + ta.gather(tf.stack([i, 0]))
 
-    np.testing.assert_array_equal(_call_warns(pick, tf.constant(2), match="TensorArray.read").numpy(), [60.0, 40.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(pick(tf.constant(2)).numpy(), [60.0, 40.0])
     np.testing.assert_array_equal(pick(tf.constant(1)).numpy(), [40.0, 30.0])
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int32)])
+    def put(i):                           # a write at a run-time index cannot be compiled
+        ta = tf.TensorArray(tf.float32, size=3)
+        return ta.write(i, 5.0).stack()
+
+    np.testing.assert_array_equal(_call_warns(put, tf.constant(1), match="TensorArray.write").numpy(), [0, 5, 0])
