@@ -481,3 +481,18 @@ def test_shared_subexpressions_are_emitted_once_and_compile_fast():
             y = {"add": np.add, "mul": np.multiply, "sub": np.subtract, "max": np.maximum,
                  "div": np.divide}[("add", "mul", "sub", "max", "div")[k % 5]](y, other)
     np.testing.assert_allclose(exe(x)[0], y, rtol=1e-9, equal_nan=True)
+
+
+def test_symbolic_sizes_floor_divide_like_the_runtime():
+    """A size (b - 5) // 2 with b = 2 is -2 by floor division (the runtime's evaluate_dim and
+    shapes.py) and -1 by truncation: codegen must agree, or loops overrun their buffers."""
+    from fuseflow.compiler.shapes import dim_add, dim_floordiv
+    b = SymDim.symbol("b")
+    size = dim_floordiv(dim_add(b, -5), 2)
+    bufs = {"x": L.Buffer("x", f32, (b,), "input"), "z": L.Buffer("z", f32, (1,), "output")}
+    body = [L.Store("z", L.Const(0, L.INDEX), L.Cast(L.SizeOf(size), f32))]
+    prog = L.Program("floor", bufs, [L.Kernel("k", body, ["x"], ["z"])], ["x"], ["z"], ["b"])
+    res = generate(prog)
+    exe = Executable(res.object, res.signature)
+    for n in (0, 1, 2, 3, 4, 7, 8):
+        assert exe(np.zeros(n, np.float32))[0][0] == (n - 5) // 2, n

@@ -295,10 +295,19 @@ class KernelGen:
             return self.emit(f"mul i64 {a}, {b}")
         if d.kind == "add":
             return self.emit(f"add i64 {a}, {b}")
+        # floor division, as the runtime (evaluate_dim) and shapes.py compute sizes: a size whose
+        # numerator can go negative must come out the same here or loops overrun their buffers
         zero = self.emit(f"icmp eq i64 {b}, 0")
         safe = self.emit(f"select i1 {zero}, i64 1, i64 {b}")
         q = self.emit(f"sdiv i64 {a}, {safe}")
-        return self.emit(f"select i1 {zero}, i64 0, i64 {q}")
+        r = self.emit(f"srem i64 {a}, {safe}")
+        inexact = self.emit(f"icmp ne i64 {r}, 0")
+        signs = self.emit(f"xor i64 {r}, {safe}")
+        opposite = self.emit(f"icmp slt i64 {signs}, 0")
+        down = self.emit(f"and i1 {inexact}, {opposite}")
+        below = self.emit(f"add i64 {q}, -1")
+        floor = self.emit(f"select i1 {down}, i64 {below}, i64 {q}")
+        return self.emit(f"select i1 {zero}, i64 0, i64 {floor}")
 
     def ev(self, e) -> str:
         """SSA value (or literal) of an expression, in its register type."""
