@@ -16,6 +16,11 @@ from . import object_cache
 # The pass manager and target machine are not documented as thread safe: serialize compiles.
 _LOCK = threading.Lock()
 
+_MACHINE_OPTIONS = dict(opt=3, reloc="pic", codemodel="default")
+_PIPELINE = dict(speed_level=3, loop_vectorization=True, slp_vectorization=True)
+# Everything besides the IR text that decides the object: part of the persistent cache's key.
+CODEGEN_CONFIGURATION = repr(sorted(_MACHINE_OPTIONS.items()) + sorted(_PIPELINE.items()))
+
 
 @functools.lru_cache(maxsize=None)
 def _initialize() -> None:
@@ -35,8 +40,8 @@ def target_machine():
     _initialize()
     cpu, features = host_cpu()
     target = llvm.Target.from_default_triple()
-    return target.create_target_machine(cpu=cpu, features=features, opt=3, reloc="pic",
-                                        codemodel="default")
+    return target.create_target_machine(cpu=cpu, features=features, **_MACHINE_OPTIONS)
+
 
 
 def module_header() -> str:
@@ -89,9 +94,9 @@ def _optimized_module(text: str, optimize: bool):
         raise CodegenError(f"generated LLVM IR is invalid: {e}") from None
     if optimize:
         tm = target_machine()
-        pto = llvm.create_pipeline_tuning_options(speed_level=3)
-        pto.loop_vectorization = True
-        pto.slp_vectorization = True
+        pto = llvm.create_pipeline_tuning_options(speed_level=_PIPELINE["speed_level"])
+        pto.loop_vectorization = _PIPELINE["loop_vectorization"]
+        pto.slp_vectorization = _PIPELINE["slp_vectorization"]
         pb = llvm.create_pass_builder(tm, pto)
         pb.getModulePassManager().run(module, pb)
     return module
@@ -102,7 +107,7 @@ def compile_ir(text: str, *, optimize: bool = True) -> CompiledModule:
     emitted (then stored in the cache)."""
     _initialize()
     cpu, features = host_cpu()
-    key = object_cache.entry_key(text, optimize, cpu, features)
+    key = object_cache.entry_key(text, optimize, cpu, features + CODEGEN_CONFIGURATION)
     cached = object_cache.load(key)
     if cached is not None:
         return CompiledModule(text, optimize, obj=cached)
