@@ -8,7 +8,7 @@ import importlib
 import types
 
 from . import errors  # noqa: F401
-from . import initializers as _init
+from . import initializers_v1 as _init
 from .collections_api import (GraphKeys, add_to_collection, add_to_collections, get_all_collection_keys,  # noqa: F401
                               get_collection, get_collection_ref)
 from .context import disable_eager_execution, enable_eager_execution, executing_eagerly  # noqa: F401

@@ -242,7 +242,7 @@ class _VariableStore:
 
 
 def _default_initializer(name, dtype):
-    from . import initializers
+    from . import initializers_v1 as initializers
     dtype = dtype or dt.float32
     if dtype.is_floating:
         return initializers.GlorotUniform()

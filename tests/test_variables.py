@@ -399,3 +399,18 @@ def test_while_loop_eager():
     import fuseflow
     out = fuseflow.while_loop(lambda a, b: a < 4, lambda a, b: (a + 1, b * 2), [fuseflow.constant(0), fuseflow.constant(1)])
     assert [int(t.numpy()) for t in out] == [4, 16]
+
+
+def test_tf1_initializers_do_not_depend_on_import_order():
+    """`tf.initializers` (TF2: Keras') once shadowed the TF1 initializer module when the TF2
+    namespace loaded first: constant_initializer then stopped padding with its last value."""
+    import subprocess
+    import sys
+    code = ("import fuseflow as tf2; tf2.constant(1.0); tf2.initializers\n"
+            "import fuseflow.compat.v1 as tf\n"
+            "tf.disable_eager_execution()\n"
+            "v = tf.get_variable('c', [3], initializer=tf.constant_initializer([1.0, 2.0]))\n"
+            "s = tf.Session(); s.run(tf.global_variables_initializer()); print(s.run(v).tolist())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[1.0, 2.0, 2.0]"
