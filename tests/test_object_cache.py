@@ -73,3 +73,16 @@ def test_the_key_covers_text_optimization_and_target():
     assert base != object_cache.entry_key("define void @f() { ret void }", False, "znver5", "+avx512f")
     assert base != object_cache.entry_key("define void @f() { ret void }", True, "skylake", "+avx512f")
     assert base != object_cache.entry_key("define void @f() { ret void }", True, "znver5", "-avx512f")
+
+
+def test_least_recently_used_entries_are_evicted_past_the_limit(tmp_path, monkeypatch):
+    monkeypatch.setenv("FUSEFLOW_CACHE_DIR", str(tmp_path))
+    keys = [object_cache.entry_key(f"module {i}", True, "cpu", "") for i in range(8)]
+    for i, k in enumerate(keys):
+        object_cache.store(k, bytes(1000))
+        os.utime(object_cache._path(str(tmp_path), k), (1000 + i, 1000 + i))
+    assert object_cache.load(keys[0]) is not None            # used now: the most recent
+    object_cache.evict(str(tmp_path), limit=4 * 1100)
+    left = {k for k in keys if os.path.exists(object_cache._path(str(tmp_path), k))}
+    assert keys[0] in left and keys[1] not in left and keys[7] in left
+    assert sum(os.path.getsize(object_cache._path(str(tmp_path), k)) for k in left) <= 3 * 1100

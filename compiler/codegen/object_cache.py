@@ -8,7 +8,9 @@ versions. A second run of a program (a test suite, a tutorial, a restarted train
 loads its native code instead of compiling it again.
 
 Where: $FUSEFLOW_CACHE_DIR, else $XDG_CACHE_HOME/fuseflow, else ~/.cache/fuseflow.
-FUSEFLOW_CACHE_DIR=off (or 0, or empty) disables it. The cache is best effort: a directory
+FUSEFLOW_CACHE_DIR=off (or 0, or empty) disables it. Size: at most $FUSEFLOW_CACHE_MAX_MB
+(default 512) MiB; past that the least recently used entries go (checked on a process's first
+store and every 64th after). The cache is best effort: a directory
 that cannot be created, read or written is skipped silently, and an entry whose checksum does
 not match its contents is ignored (a truncated object must never be loaded and run). Entries
 are written to a temporary file and renamed into place, so concurrent compiles are safe.
@@ -24,6 +26,8 @@ import llvmlite
 import llvmlite.binding as llvm
 
 FORMAT = b"fuseflow-object-cache-1\n"
+EVICT_EVERY = 64
+_stores = [0]
 
 
 def cache_dir() -> Optional[str]:
@@ -54,9 +58,11 @@ def load(key: str) -> Optional[bytes]:
     directory = cache_dir()
     if directory is None:
         return None
+    path = _path(directory, key)
     try:
-        with open(_path(directory, key), "rb") as f:
+        with open(path, "rb") as f:
             data = f.read()
+        os.utime(path)              # recency for eviction (atime is often not kept)
     except OSError:
         return None
     head = len(FORMAT)
@@ -85,3 +91,38 @@ def store(key: str, obj: bytes) -> None:
             raise
     except OSError:
         return
+    if _stores[0] % EVICT_EVERY == 0:
+        evict(directory, max_bytes())
+    _stores[0] += 1
+
+
+def max_bytes() -> int:
+    try:
+        return int(float(os.environ.get("FUSEFLOW_CACHE_MAX_MB", "512")) * (1 << 20))
+    except ValueError:
+        return 512 << 20
+
+
+def evict(directory: str, limit: int) -> None:
+    """Delete the least recently used entries until the cache is under 3/4 of `limit`."""
+    entries = []
+    try:
+        for sub in os.scandir(directory):
+            if sub.is_dir():
+                for e in os.scandir(sub.path):
+                    if e.name.endswith(".o"):
+                        st = e.stat()
+                        entries.append((st.st_mtime, st.st_size, e.path))
+    except OSError:
+        return
+    total = sum(size for _, size, _ in entries)
+    if total <= limit:
+        return
+    for _, size, path in sorted(entries):
+        try:
+            os.unlink(path)
+        except OSError:
+            continue
+        total -= size
+        if total <= limit * 3 // 4:
+            break
