@@ -688,7 +688,8 @@ class Function:
                 x = x.read_value() if hasattr(x, "read_value") else x
             arr = _leaf_array(x, spec.dtype if not isinstance(x, (EagerTensor, np.ndarray)) else None)
             if _leaf_dtype(arr) != spec.dtype:
-                if isinstance(x, (EagerTensor,)) or (isinstance(x, np.ndarray) and not np.can_cast(arr.dtype, spec.dtype.np, "same_kind")):
+                unsafe = isinstance(x, np.ndarray) and not np.can_cast(arr.dtype, spec.dtype.np, "same_kind")
+                if isinstance(x, EagerTensor) or unsafe:
                     raise ValueError(f"{self._name}: argument dtype {_leaf_dtype(arr).name} does not match the "
                                      f"input_signature {spec}")
                 arr = arr.astype(spec.dtype.np)

@@ -441,10 +441,10 @@ class Executable:
         plan.aliased = [(j, alias) for j, (_, _, alias) in enumerate(plan.outputs) if alias is not None]
         plan.fresh = [(j, shape, dtype) for j, (shape, dtype, alias) in enumerate(plan.outputs) if alias is None]
         plan.fresh_index = [j for j, _, _ in plan.fresh]
-        first = self._nin + plan.fresh_index[0] if plan.fresh_index else 0
-        contiguous = plan.fresh_index == list(range(plan.fresh_index[0], plan.fresh_index[0] + len(plan.fresh))) \
-            if plan.fresh_index else False
-        plan.fresh_slice = slice(first, first + len(plan.fresh)) if contiguous else None
+        plan.fresh_slice = None        # the fresh outputs' table entries, when they are one run
+        if plan.fresh_index and plan.fresh_index == list(range(plan.fresh_index[0], plan.fresh_index[-1] + 1)):
+            first = self._nin + plan.fresh_index[0]
+            plan.fresh_slice = slice(first, first + len(plan.fresh_index))
         plan.alias_inputs = sorted({alias for _, alias in plan.aliased})
         plan.outputs_of_input = {}
         for j, alias in plan.aliased:
@@ -529,7 +529,6 @@ class Executable:
                 raise ValueError(f"{self.name}: incompatible input shapes: {msg} ({format_dim(a)} = {va}, "
                                  f"{format_dim(b)} = {vb})")
         return env
-
 
 
 def _pointer(a: np.ndarray) -> int:
