@@ -679,8 +679,9 @@ def dim_constraints(g: Graph) -> list:
         for t in g.output_types(n):
             for d in t.shape:
                 for num in _negative_numerators(d):
-                    # the runtime sizes buffers with floor division, native loops use truncating
-                    # division: they differ for a negative numerator (-2 // 3 is -1 vs 0)
+                    # a negative numerator (a VALID window wider than its input) is TF's "output
+                    # size would be negative" error; codegen and the runtime both floor-divide,
+                    # so this is about the answer, no longer about buffer sizes disagreeing
                     at_least(num, 0, n, f"output shape {list(t.shape)}: size {d}")
                 if _may_be_negative(d) and str(d) not in seen:
                     # x[5:] of a [b] axis has size b-5: a negative size is an error (TF would clamp

@@ -251,8 +251,9 @@ def _symbolic_window_and_slice_graph():
 
 
 def test_runtime_and_native_dim_arithmetic_agree_whenever_the_dim_checks_pass():
-    # The runtime sizes buffers with floor division, native code loops with truncating division:
-    # every input the dim checks let through must give both the same sizes.
+    # The runtime sizes buffers with floor division; native code did truncating division (it now
+    # floors too, tests/test_codegen.py): every input the dim checks let through must give both
+    # the same sizes, so even truncation could not overrun a buffer.
     from fuseflow.compiler.lowering import dim_constraints
     g = _symbolic_window_and_slice_graph()
     checks = dim_constraints(g)
