@@ -422,6 +422,9 @@ class Layer:
         with init_scope():
             self.build(input_shapes)
         self.built = True
+        if "_ff_deferred_restore" in self.__dict__:      # a checkpoint restored before the weights existed
+            from fuseflow.checkpoint import apply_deferred_restore
+            apply_deferred_restore(self)
 
     def call(self, inputs, *args, **kwargs):
         return inputs
@@ -474,6 +477,9 @@ class Layer:
         self._activity_losses = []
         with _call_context(training):
             outputs = self.call(inputs, *rest, **kwargs)
+        if "_ff_deferred_restore" in self.__dict__:      # a checkpoint restored before the layers existed
+            from fuseflow.checkpoint import apply_deferred_restore
+            apply_deferred_restore(self)
         first = nest.flatten(outputs)[0] if outputs is not None else None
         if self._output_shape is None and hasattr(first, "shape"):
             self._output_shape = _shape_tuple(first)

@@ -295,6 +295,9 @@ class Optimizer:
                 with _init_scope():
                     self._build_slots(v)
         self.built = True
+        if "_ff_deferred_restore" in self.__dict__:      # slots restored from a checkpoint before they existed
+            from ..checkpoint import apply_deferred_restore
+            apply_deferred_restore(self)
 
     def _build_slots(self, var):
         pass
