@@ -34,7 +34,7 @@ def model_summary(model, line_length: int = 80) -> str:
             continue
         count = _params(layer.weights) if layer.built else 0
         rows.append((f"{layer.name} ({type(layer).__name__})", _shape_text(layer),
-                     str(count) if layer.built else "0 (unbuilt)"))
+                     f"{count:,}" if layer.built else "0 (unbuilt)"))
 
     def fit(text, width):
         return text if len(text) <= width else text[:width - 1] + "…"
@@ -55,6 +55,7 @@ def model_summary(model, line_length: int = 80) -> str:
     lines.append(rule("└", "┴", "┘", "─"))
     total = _params(model.weights) if model.built else 0
     trainable = _params(model.trainable_weights) if model.built else 0
-    lines += [f" Total params: {total} ({_size(total)})", f" Trainable params: {trainable} ({_size(trainable)})",
-              f" Non-trainable params: {total - trainable} ({_size(total - trainable)})"]
+    # Keras 3 groups thousands with commas: "Total params: 34,826 (136.04 KB)"
+    lines += [f" Total params: {total:,} ({_size(total)})", f" Trainable params: {trainable:,} ({_size(trainable)})",
+              f" Non-trainable params: {total - trainable:,} ({_size(total - trainable)})"]
     return "\n".join(lines)
