@@ -433,6 +433,10 @@ class ConcreteFunction:
     def program_for(self, arrays) -> _Program:
         """The program that serves these argument arrays (compiled on first need)."""
         if self._symbolic is not None:
+            if self._by_shape:      # shapes the symbolic program could not take
+                prog = self._by_shape.get(tuple(a.shape for a in arrays))
+                if prog is not None:
+                    return prog
             return self._symbolic
         if self._symbolic_failed is None:
             try:
@@ -459,7 +463,23 @@ class ConcreteFunction:
         params = []
         for kind, ref in prog.binders:
             params.append(arrays[ref] if kind == "arg" else function_state.variable_buffer(ref))
-        results = prog.compiled(*params)
+        try:
+            results = prog.compiled(*params)
+        except ValueError:
+            # The symbolic program's size assumptions fail for these shapes (found before it
+            # ran): a program for exactly these shapes gets TF's answer (slices clamp, size-1
+            # dims broadcast) or reports the real error while it is built.
+            if prog is not self._symbolic:
+                raise
+            shapes = tuple(a.shape for a in arrays)
+            try:
+                prog = self._by_shape[shapes] = self._compile(shapes)
+            except ValueError as e:      # these shapes are wrong: TF's run-time error
+                from .errors import InvalidArgumentError
+                raise InvalidArgumentError(None, None, str(e)) from None
+            params = [arrays[ref] if kind == "arg" else function_state.variable_buffer(ref)
+                      for kind, ref in prog.binders]
+            results = prog.compiled(*params)
         for out_idx, var in prog.var_updates:
             function_state.write_variable(var, results[out_idx], donated=out_idx in prog.donate)
         n = len(self._flat_outputs)
@@ -599,6 +619,15 @@ class Compiled:
 # ------------------------------------------------------------------------------ Function
 
 
+
+class _BindingError(TypeError, ValueError):
+    """An argument that does not fit a tf.function's input_signature. TF 2.x raises TypeError
+    ("Binding inputs to tf.function failed due to ..."); TF 1.x-era code catches ValueError
+    ("Python inputs incompatible with input_signature"), so both catch it."""
+
+
+_BindingError.__name__ = _BindingError.__qualname__ = "TypeError"
+
 class Function:
     """A Python function compiled per input signature (see module docstring)."""
 
@@ -677,8 +706,9 @@ class Function:
             flat = nest.flatten(list(args))
             nest.assert_same_structure(list(self._input_signature), list(args), check_types=False)
         except (ValueError, TypeError) as e:
-            raise ValueError(f"{self._name}: arguments do not match the input_signature {self._input_signature}: "
-                             f"{e}") from None
+            # TF 2.x raises TypeError("Binding inputs to tf.function failed due to ...") for any mismatch
+            raise _BindingError(f"Binding inputs to tf.function failed: {self._name}: arguments do not match the "
+                            f"input_signature {self._input_signature}: {e}") from None
         conv = []
         for x, spec in zip(flat, specs):
             if isinstance(x, TensorSpec):
@@ -690,12 +720,14 @@ class Function:
             if _leaf_dtype(arr) != spec.dtype:
                 unsafe = isinstance(x, np.ndarray) and not np.can_cast(arr.dtype, spec.dtype.np, "same_kind")
                 if isinstance(x, EagerTensor) or unsafe:
-                    raise ValueError(f"{self._name}: argument dtype {_leaf_dtype(arr).name} does not match the "
-                                     f"input_signature {spec}")
+                    raise _BindingError(f"Binding inputs to tf.function failed due to `Can not cast "
+                                    f"{TensorSpec(arr.shape, _leaf_dtype(arr))} to {spec}`: {self._name}: argument "
+                                    f"dtype {_leaf_dtype(arr).name} does not match the input_signature")
                 arr = arr.astype(spec.dtype.np)
             if not spec.shape.is_compatible_with(arr.shape):
-                raise ValueError(f"{self._name}: Python inputs incompatible with input_signature: shape "
-                                 f"{list(arr.shape)} does not match {spec}")
+                raise _BindingError(f"Binding inputs to tf.function failed due to `Can not cast "
+                                f"{TensorSpec(arr.shape, spec.dtype)} to {spec}`: {self._name}: shape "
+                                f"{list(arr.shape)} does not match the input_signature")
             conv.append(EagerTensor(arr, spec.dtype))
         return tuple(nest.pack_sequence_as(list(args), conv)), kwargs, specs
 
