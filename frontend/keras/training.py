@@ -218,11 +218,20 @@ class TrainingMixin:
             m.update_state(yt[0], yp[0], sample_weight=sample_weight)
 
     def _logs(self) -> dict:
+        """Metric results keyed by name, in sorted key order: Keras 3 passes every logs dict
+        through pythonify_logs, which sorts (history keys 'accuracy', 'loss', 'val_accuracy', ...)."""
         logs = {}
         for m in self.metrics:
             r = m.result()
             logs[m.name] = float(np.asarray(r.numpy() if hasattr(r, "numpy") else r))
-        return logs
+        return dict(sorted(logs.items()))
+
+    @staticmethod
+    def _logs_as_list(logs):
+        """evaluate / train_on_batch without return_dict: 'loss' first, then the others sorted
+        (Keras 3's _flatten_metrics_in_order); one value is returned bare."""
+        values = ([logs["loss"]] if "loss" in logs else []) + [v for k, v in sorted(logs.items()) if k != "loss"]
+        return values[0] if len(values) == 1 else values
 
     # -- loss -----------------------------------------------------------------------------
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -407,8 +416,7 @@ class TrainingMixin:
             _print_progress(n_steps, time.time() - t0, logs, verbose)
         if return_dict:
             return logs
-        values = [logs[m.name] for m in self.metrics]
-        return values[0] if len(values) == 1 else values
+        return self._logs_as_list(logs)
 
     # -- predict --------------------------------------------------------------------------
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
@@ -437,8 +445,7 @@ class TrainingMixin:
         logs = self._logs()
         if return_dict:
             return logs
-        values = [logs[m.name] for m in self.metrics]
-        return values[0] if len(values) == 1 else values
+        return self._logs_as_list(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         return self.evaluate(x, y, sample_weight=sample_weight, batch_size=_num_samples(x), verbose=0,
