@@ -108,13 +108,18 @@ def error_code_from_exception_type(cls) -> int:
     return UNKNOWN
 
 
+class _ShapeBindingError(InvalidArgumentError):
+    """The program's size assumptions fail for these input shapes (found when the runtime binds
+    them, before anything ran): a program compiled for these exact shapes may still run them."""
+
+
 def run_native(compiled, args) -> list:
     """Call a segment's program; what the runtime rejects or a check in the native code reports
     is an InvalidArgumentError, as TF reports bad feeds and failed kernel checks."""
     try:
         return compiled._call(*args)
     except ValueError as e:          # shapes the program cannot run on (bound at call time)
-        raise InvalidArgumentError(None, None, str(e)) from None
+        raise _ShapeBindingError(None, None, str(e)) from None
     except RuntimeError as e:
         if type(e).__name__ == "ExecutionError":
             raise InvalidArgumentError(None, None, str(e)) from None
@@ -131,5 +136,5 @@ class raise_exception_on_not_ok_status:  # noqa: N801 - TF's spelling
         return False
 
 
-__all__ = [n for n in dir() if n.endswith("Error") or n.isupper()] + [
+__all__ = [n for n in dir() if not n.startswith("_") and (n.endswith("Error") or n.isupper())] + [
     "exception_type_from_error_code", "error_code_from_exception_type", "raise_exception_on_not_ok_status"]

@@ -155,8 +155,7 @@ class RepeatedRun:
         seg, values = None, []
         if self.plan is not None:
             known = dict(zip(self.feed_tensors, arrays))
-            seg = self.session._segment_for(self.targets, self.ops, self.plan, known)
-            values = self.session._call(seg, known)    # one per target
+            seg, values = self.session._call_segment(self.targets, self.ops, self.plan, known)   # one per target
         pool = values + arrays + [None]
         results = [pool[i] for i in self._leaf_index(len(values), None)]
         scalars = tuple(i for i, r in enumerate(results) if isinstance(r, np.ndarray) and r.ndim == 0)

@@ -37,7 +37,7 @@ from fuseflow.compiler.shapes import SymDim
 
 from . import graph as graph_mod
 from .build import FeedError, needed_ops, replay
-from .errors import InvalidArgumentError, OpError, run_native
+from .errors import InvalidArgumentError, OpError, _ShapeBindingError, run_native
 from .feeds import feed_array
 from .graph import Operation
 from .host_ops import _HOST_OPS, RunContext, is_host_op, run_host_op
@@ -509,12 +509,36 @@ class BaseSession:
             # (a later replay then treats those ops as fed and does not run them again).
             stateful = [t for t in plan.stateful if t not in given]
             tensors = list(dict.fromkeys(list(tensors) + stateful))
-        seg = self._segment_for(tensors, ops, plan, given)
-        values = self._call(seg, given)
+        _, values = self._call_segment(tensors, ops, plan, given)
         computed = dict(zip(tensors, values))
         known.update(computed)
         given.update((t, computed[t]) for t in stateful)
         done.update(ops)
+
+    def _call_segment(self, tensors, ops, plan, known) -> tuple:
+        """(segment, its values) for these feeds. A program compiled for symbolic sizes assumes
+        things of them (a slice in range, a dim of size 1 not broadcasting); when these shapes
+        break an assumption, a program for exactly these shapes gets TF's answer (slices clamp,
+        size-1 dims broadcast) or reports the real error while it is built."""
+        seg = self._segment_for(tensors, ops, plan, known)
+        try:
+            return seg, self._call(seg, known)
+        except _ShapeBindingError:
+            arrays = [known[t] for t in plan.feeds]
+            sig = _feed_signature(plan.feeds, arrays, False)
+            if sig == _feed_signature(plan.feeds, arrays, True):
+                raise                              # already a program for these exact shapes
+            base = (tuple(tensors), tuple(ops), tuple(plan.feeds))
+            with self._lock:
+                seg = self._segments.get(base + (sig,))
+                if seg is None or not self._vars_match(seg):
+                    try:
+                        seg = self._build(tensors, ops, plan.feeds, sig)
+                    except (FeedError, ValueError) as e:   # these shapes are wrong: TF's run-time error
+                        raise _as_op_error(e) from None
+                    self._segments[base + (sig,)] = seg
+            self._by_shapes[(base, tuple([(a.dtype.str, a.shape) for a in arrays]))] = seg
+            return seg, self._call(seg, known)
 
     def _segment_for(self, tensors, ops, plan, known) -> _Segment:
         arrays = [known[t] for t in plan.feeds]

@@ -1,6 +1,8 @@
 """Bad input shapes reaching compiled programs through symbolic dims (None batch dims of a
 tf.function signature, compat.v1 placeholders): each must be a clear error naming the op and
-the user's line, never a wrong answer or an out-of-bounds access."""
+the user's line, never a wrong answer or an out-of-bounds access. Shapes a symbolic program
+cannot take are retried with a program for exactly those shapes, so the errors are those of
+the concrete shapes (and what TF allows, like a Python slice past the end, just works)."""
 import numpy as np
 import pytest
 
@@ -28,9 +30,9 @@ X3 = np.arange(3, dtype=np.float32)
 
 def test_split_sizes_must_sum_to_a_symbolic_axis():
     # split [1, 1] of 3 values returned the first two and dropped the third
-    with pytest.raises(Exception, match=r"split.*test_bad_input_shapes.py:\d+.*b0 = 3"):
+    with pytest.raises(Exception, match=r"split: sizes \[1, 1\] sum to 2.*size 3.*test_bad_input_shapes.py:\d+"):
         _v2(lambda x: tf.split(x, [1, 1]), [tf.TensorSpec([None], F32)], X3)
-    with pytest.raises(v1.errors.InvalidArgumentError, match=r"split.*s0 = 3"):
+    with pytest.raises(v1.errors.InvalidArgumentError, match=r"split: sizes \[1, 1\] sum to 2"):
         _v1(lambda x: tf.split(x, [1, 1]), [([None], F32)], X3)
     with pytest.raises(Exception, match="split"):
         _v2(lambda x: tf.split(x, [1, 1], axis=1), [tf.TensorSpec([None, None], F32)], np.ones((2, 3), np.float32))
@@ -42,12 +44,14 @@ def test_split_sizes_that_fit_still_work():
     np.testing.assert_array_equal(parts[1].numpy(), X3[1:])
 
 
-@pytest.mark.parametrize("build", [lambda x: tf.slice(x, [5], [-1]), lambda x: x[5:], lambda x: x[:-4]],
-                         ids=["slice", "getitem_begin", "getitem_end"])
-def test_slice_past_a_symbolic_end_is_a_clear_error(build):
-    # the output size b-5 was negative: numpy's "negative dimensions are not allowed", no op, no line
-    with pytest.raises(Exception, match=r"slice.*test_bad_input_shapes.py:\d+.*must not be negative"):
-        _v2(build, [tf.TensorSpec([None], F32)], X3)
+def test_slice_past_a_symbolic_end():
+    # tf.slice past the end is an error (TF's too); Python slicing clamps to an empty result, as
+    # TF does (the size b-5 was once negative: numpy's "negative dimensions", no op, no line)
+    with pytest.raises(Exception, match=r"slice: begin \[5\] and size \[-1\] are out of range.*"
+                                        r"test_bad_input_shapes.py:\d+"):
+        _v2(lambda x: tf.slice(x, [5], [-1]), [tf.TensorSpec([None], F32)], X3)
+    for build in (lambda x: x[5:], lambda x: x[:-4]):
+        assert _v2(build, [tf.TensorSpec([None], F32)], X3).numpy().tolist() == []
 
 
 def test_slices_in_range_of_a_symbolic_axis_still_work():
@@ -64,19 +68,19 @@ def test_scatter_nd_updates_must_match_symbolic_indices():
     # 3 updates for 2 index rows were scattered as if they matched
     f = tf.function(lambda i, u: tf.scatter_nd(i, u, [3]),
                     input_signature=[tf.TensorSpec([None, 1], tf.int32), tf.TensorSpec([None], F32)])
-    with pytest.raises(Exception, match=r"scatter_nd.*test_bad_input_shapes.py:\d+.*b0 = 2, b1 = 3"):
+    with pytest.raises(Exception, match=r"scatter_nd: updates float32\[3\] must have shape \[2\].*test_bad_input_shapes.py:\d+"):
         f(np.array([[1], [2]], np.int32), np.ones(3, np.float32))
     np.testing.assert_array_equal(f(np.array([[1], [2]], np.int32), np.ones(2, np.float32)).numpy(), [0, 1, 1])
 
 
 def test_segment_ids_must_match_symbolic_data():
-    with pytest.raises(Exception, match=r"unsorted_segment_sum.*b0 = 3, b1 = 2"):
+    with pytest.raises(Exception, match=r"unsorted_segment_sum: data float32\[3\] must have segment_ids' shape \[2\]"):
         _v2(lambda d, i: tf.math.unsorted_segment_sum(d, i, 3),
             [tf.TensorSpec([None], F32), tf.TensorSpec([None], tf.int32)], X3, np.array([0, 1], np.int32))
 
 
 def test_gather_batch_dims_must_agree():
-    with pytest.raises(Exception, match=r"gather.*b0 = 2, b2 = 3"):
+    with pytest.raises(Exception, match=r"gather: batch dimension 0 differs"):
         _v2(lambda p, i: tf.gather(p, i, batch_dims=1, axis=1),
             [tf.TensorSpec([None, None], F32), tf.TensorSpec([None, 1], tf.int32)],
             np.ones((2, 3), np.float32), np.zeros((3, 1), np.int32))
@@ -91,7 +95,7 @@ def test_boolean_mask_shape_must_match():
 
 def test_argmax_over_an_empty_symbolic_axis_is_an_error():
     f = tf.function(lambda x: tf.argmax(x, axis=1), input_signature=[tf.TensorSpec([None, None], F32)])
-    with pytest.raises(Exception, match=r"argmax.*test_bad_input_shapes.py:\d+.*empty axis 1"):
+    with pytest.raises(Exception, match=r"argmax: cannot reduce over the empty axis 1.*test_bad_input_shapes.py:\d+"):
         f(np.zeros((2, 0), np.float32))
     np.testing.assert_array_equal(f(np.eye(3, dtype=np.float32)).numpy(), [0, 1, 2])
     assert f(np.zeros((0, 3), np.float32)).numpy().shape == (0,)
@@ -101,7 +105,7 @@ def test_argmax_over_an_empty_symbolic_axis_is_an_error():
 def test_mirror_pad_longer_than_a_symbolic_axis_is_an_error(mode, pad):
     # the border folded back onto the wrong elements: [1,2,1,0,1,2,1,0,1] for REFLECT 3 of [0,1,2]
     f = tf.function(lambda x: tf.pad(x, [[pad, 0]], mode=mode), input_signature=[tf.TensorSpec([None], F32)])
-    with pytest.raises(Exception, match=rf"pad.*test_bad_input_shapes.py:\d+.*{mode} paddings"):
+    with pytest.raises(Exception, match=rf"pad: {mode} paddings must be at most.*test_bad_input_shapes.py:\d+"):
         f(X3)
     x = np.arange(pad + 1, dtype=np.float32)
     np.testing.assert_array_equal(f(x).numpy(), np.pad(x, [[pad, 0]], mode=mode.lower()))
@@ -117,7 +121,7 @@ def test_symbolic_conv_filter_size_is_a_clear_error():
 
 def test_conv_depth_must_match_a_symbolic_filter_depth():
     spec = [tf.TensorSpec([None] * 4, F32), tf.TensorSpec([3, 3, None, 4], F32)]
-    with pytest.raises(Exception, match=r"conv2d.*b3 = 3, b4 = 2"):
+    with pytest.raises(Exception, match=r"conv2d: input depth 3 does not match the filter's input depth 2"):
         _v2(lambda x, k: tf.nn.conv2d(x, k, 1, "SAME"), spec, np.ones((1, 5, 5, 3), np.float32),
             np.ones((3, 3, 2, 4), np.float32))
 
@@ -176,7 +180,8 @@ def test_assign_add_from_a_none_batch_placeholder():
             s.run(v1.global_variables_initializer())
             s.run(add, {p: np.ones((2, 3), np.float32)})
             np.testing.assert_array_equal(s.run(v), np.ones((2, 3)))
-            with pytest.raises(v1.errors.InvalidArgumentError, match=r"AssignAddVariableOp.*s0 = 3, 2 = 2"):
+            with pytest.raises(v1.errors.InvalidArgumentError,
+                               match=r"Cannot update variable with shape \[2, 3\] using a Tensor with shape \[3, 3\]"):
                 s.run(add, {p: np.ones((3, 3), np.float32)})
 
 
@@ -184,7 +189,7 @@ def test_assign_of_a_symbolic_value_keeps_the_variable_shape():
     # v.assign(x) with x of signature [None, None] silently gave a (2, 3) variable a (3, 3) value
     v = tf.Variable(np.zeros((2, 3), np.float32))
     f = tf.function(lambda x: v.assign(x), input_signature=[tf.TensorSpec([None, None], F32)])
-    with pytest.raises(Exception, match=r"AssignVariableOp.*b0 = 3, 2 = 2"):
+    with pytest.raises(Exception, match=r"Cannot assign a value of shape \[3, 3\] to variable .* of shape \(2, 3\)"):
         f(np.ones((3, 3), np.float32))
     f(np.full((2, 3), 5, np.float32))
     np.testing.assert_array_equal(v.numpy(), np.full((2, 3), 5))
@@ -199,7 +204,7 @@ def test_valid_pool_window_wider_than_a_symbolic_input(pool):
     x = np.random.RandomState(0).rand(2, 7, 8, 3).astype(np.float32)
     np.testing.assert_allclose(f(x).numpy(), pool(x, [1, 3], 3, "VALID").numpy(), rtol=1e-6)
     g = tf.function(lambda x: pool(x, [1, 5], 3, "VALID"), input_signature=[tf.TensorSpec([None, None, None, 3], F32)])
-    with pytest.raises(Exception, match=r"pool.*test_bad_input_shapes.py:\d+.*must be at least 0"):
+    with pytest.raises(Exception, match=r"pool: computed output size would be negative.*test_bad_input_shapes.py:\d+"):
         g(np.ones((1, 7, 1, 3), np.float32))                              # (1 - 5 + 3) < 0
 
 
@@ -273,16 +278,21 @@ def test_reduction_axis_out_of_range_for_a_fed_rank_names_the_line():
                                   [3, 3])
 
 
-@pytest.mark.parametrize("build,shape", [
-    (lambda t: t[:, :1], (0, 0)), (lambda t: t[:, 2], (0, 2)), (lambda t: t[:, -1], (0, 0)),
-    (lambda t: t[:, 1:3], (0, 2)), (lambda t: tf.slice(t, [0, 1], [-1, 2]), (0, 2))],
+@pytest.mark.parametrize("build,shape,error", [
+    (lambda t: t[:, :1], (0, 0), None), (lambda t: t[:, 2], (0, 2), "index 2 is out of bounds"),
+    (lambda t: t[:, -1], (0, 0), "index -1 is out of bounds"), (lambda t: t[:, 1:3], (0, 2), None),
+    (lambda t: tf.slice(t, [0, 1], [-1, 2]), (0, 2), "out of range")],
     ids=["head", "index", "last", "range", "slice"])
-def test_fixed_size_slice_of_a_too_short_axis_is_an_error_even_when_empty(build, shape):
+def test_fixed_size_slice_of_a_too_short_axis_even_when_empty(build, shape, error):
     # with no element to read the in-range check never ran: t[:, :1] of a (0, 0) value gave a
-    # (0, 1) answer (TF: (0, 0)), and broadcasting it changed the shape of what followed
+    # (0, 1) answer (TF: (0, 0)), and broadcasting it changed the shape of what followed. Now
+    # Python slices clamp as in TF, and indexing or tf.slice out of range are TF's errors.
     f = tf.function(build, input_signature=[tf.TensorSpec([None, None], F32)])
-    with pytest.raises(Exception, match=r"slice.*test_bad_input_shapes.py:\d+.*reads index"):
-        f(np.zeros(shape, np.float32))
+    if error is None:
+        assert f(np.zeros(shape, np.float32)).numpy().shape == build(tf.constant(np.zeros(shape, np.float32))).shape
+    else:
+        with pytest.raises(Exception, match=rf"slice.*{error}.*test_bad_input_shapes.py:\d+"):
+            f(np.zeros(shape, np.float32))
     x = np.arange(12, dtype=np.float32).reshape(3, 4)
     assert f(x[:0]).numpy().shape == build(tf.constant(x[:0])).numpy().shape
     np.testing.assert_array_equal(f(x).numpy(), build(tf.constant(x)).numpy())

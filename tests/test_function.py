@@ -238,3 +238,19 @@ def test_repeated_calls_of_arrays_tensors_and_scalars_stay_exact():
     np.testing.assert_allclose(f(np.ones((2, 2), np.float32).T, 2.0, y)["out"].numpy(), 5.0)  # not contiguous
     assert len(traces) == 4
     assert float(v.read_value()) == 9.0
+
+
+def test_shapes_the_symbolic_program_cannot_take_are_compiled_for_themselves():
+    import fuseflow as tf
+
+    @function(input_signature=[TensorSpec([None], dt.float32)])
+    def f(v):
+        return v[:5], v + tf.constant([1.0, 2.0, 3.0])     # a size-1 v broadcasts, as in TF
+
+    head, total = f(np.arange(3, dtype=np.float32))
+    assert head.numpy().tolist() == [0, 1, 2] and total.numpy().tolist() == [1, 3, 5]
+    head, total = f(np.array([10.0], np.float32))
+    assert head.numpy().tolist() == [10.0] and total.numpy().tolist() == [11, 12, 13]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"add: shapes \[6\], \[3\] are not broadcast-compatible"):
+        f(np.arange(6, dtype=np.float32))
+    assert f.experimental_get_tracing_count() == 1
