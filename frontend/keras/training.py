@@ -321,11 +321,12 @@ class TrainingMixin:
 
     def _build_for(self, x):
         """Create every variable before a step is traced: build unbuilt layers with an eager call on
-        one sample, and let the optimizer create its slots."""
+        the first batch (Keras 3's symbolic build uses that batch's shape, so `summary()` of a model
+        without an Input shows e.g. (64, 100, 64)), and let the optimizer create its slots."""
         if not self.built or any(not l.built for l in self._flatten_layers()):
             from fuseflow.function import init_scope
             with init_scope():
-                self(nest.map_structure(lambda a: a[:1], x) if nest.is_nested(x) else x[:1], training=False)
+                self(x, training=False)
         opt = getattr(self, "optimizer", None)
         build = getattr(opt, "build", None)
         if build is not None and not getattr(opt, "built", True):
