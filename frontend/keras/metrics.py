@@ -12,7 +12,7 @@ import fuseflow as tf
 from fuseflow.function import init_scope
 
 from . import backend, losses as losses_mod
-from .engine import auto_name, to_snake_case
+from .engine import _keras_variable_class, auto_name, to_snake_case
 
 
 def _float(x):
@@ -100,7 +100,9 @@ class Metric:
         with init_scope():
             init = np.zeros(shape, dtype=np.dtype(dtype or self._dtype)) if initializer == "zeros" else \
                 np.asarray(initializer, dtype=np.dtype(dtype or self._dtype))
-            v = tf.Variable(init, trainable=False, name=name or "metric_variable")
+            # Keras 3 naming: name 'total' (no ':0'), path 'mean/total'
+            v = _keras_variable_class()(init, trainable=False, name=name or "metric_variable")
+            v._keras_path = f"{self.name}/{name or 'metric_variable'}"
         self._variables.append(v)
         return v
 
