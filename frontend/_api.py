@@ -59,6 +59,11 @@ from .function import TensorSpec, function, init_scope  # noqa: E402,F401
 from . import keras  # noqa: E402,F401
 # TF 2.16+ forwards these top-level names to Keras 3 (tf.losses is keras.losses, ...)
 from .keras import initializers, losses, metrics, optimizers  # noqa: E402,F401
+# TF2's top-level initializers (init_ops_v2: called as init(shape, dtype)) have the Keras 3 maths
+# and defaults; compat.v1 keeps its TF1 classes (initializers_v1).
+zeros_initializer, ones_initializer = initializers.Zeros, initializers.Ones  # noqa: E305
+constant_initializer = initializers.Constant
+random_normal_initializer, random_uniform_initializer = initializers.RandomNormal, initializers.RandomUniform
 
 # --- ahead-of-time artifacts (owner: compiler lead) -------------------------------------------
 from . import aot  # noqa: E402,F401

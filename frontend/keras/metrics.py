@@ -98,8 +98,17 @@ class Metric:
 
     def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum", name=None):
         with init_scope():
-            init = np.zeros(shape, dtype=np.dtype(dtype or self._dtype)) if initializer == "zeros" else \
-                np.asarray(initializer, dtype=np.dtype(dtype or self._dtype))
+            np_dtype = np.dtype(getattr(dtype, "as_numpy_dtype", dtype) or self._dtype)
+            if isinstance(initializer, str) and initializer != "zeros":
+                from . import initializers as initializers_mod
+                initializer = initializers_mod.get(initializer)
+            if isinstance(initializer, str):
+                init = np.zeros(shape, dtype=np_dtype)
+            elif callable(initializer):        # an initializer object: tf.zeros_initializer(), 'ones', ...
+                value = initializer(tuple(shape), dtype=dtype or self._dtype)
+                init = np.asarray(value.numpy() if hasattr(value, "numpy") else value, dtype=np_dtype)
+            else:
+                init = np.asarray(initializer, dtype=np_dtype)
             # Keras 3 naming: name 'total' (no ':0'), path 'mean/total'
             v = _keras_variable_class()(init, trainable=False, name=name or "metric_variable")
             v._keras_path = f"{self.name}/{name or 'metric_variable'}"
