@@ -833,14 +833,14 @@ class Function:
             concrete = self._repeat_calls.get(key)
             if concrete is not None:
                 if isinstance(concrete, EagerFallback):
-                    return self._python_function(*args)
+                    return _python_value_outputs(self._python_function(*args))
                 return concrete._pack_outputs(concrete._call_arrays(concrete.arrays_of(args)))
         concrete, flat = self._prepare(args, kwargs)
         if key is not None:
             self._repeat_calls[key] = concrete
         if isinstance(concrete, EagerFallback):
             concrete.announce()
-            return self._python_function(*args, **kwargs)
+            return _python_value_outputs(self._python_function(*args, **kwargs))
         arrays = [np.asarray(_leaf_array(x, t.dtype), order="C")
                   for x, t in zip((x for x in flat if _is_tensor_leaf(x)), concrete.graph.inputs)]
         return concrete._pack_outputs(concrete._call_arrays(arrays))
@@ -900,13 +900,32 @@ def _eager() -> bool:
     return eager_enabled_globally()
 
 
+_PY_VALUE_TYPES = (bool, int, float, complex, np.generic, np.ndarray)
+
+
+def _python_value_outputs(outputs):
+    """TF converts Python numbers / numpy values a tf.function returns into tensors
+    (`return 0` gives tf.Tensor(0, shape=(), dtype=int32)); used on the op-by-op fallback path."""
+    from .core import convert_to_tensor
+
+    def conv(x):
+        return convert_to_tensor(x) if isinstance(x, _PY_VALUE_TYPES) else x
+    if outputs is None:
+        return None
+    return nest.map_structure(conv, outputs) if nest.is_nested(outputs) else conv(outputs)
+
+
 def _outputs_to_tensors(outputs, g: FuncGraph):
-    """Variables returned from a function come back as their values; eager values stay as they are."""
+    """Variables returned from a function come back as their values; eager values stay as they
+    are; Python numbers and numpy values become tensors, as TF returns them."""
     def conv(x):
         if _is_variable(x) or (hasattr(x, "_as_tensor") and not isinstance(x, (Tensor, EagerTensor))):
             return x._as_tensor()
         if isinstance(x, Tensor) and x.graph is not g:
             return g.capture(x)
+        if isinstance(x, _PY_VALUE_TYPES):
+            from .core import convert_to_tensor
+            return convert_to_tensor(x)
         return x
     if outputs is None:
         return None
