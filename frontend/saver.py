@@ -6,7 +6,8 @@ A checkpoint with prefix P is two files:
                                      "variables": {name: {"dtype", "shape"}}}
     P.data-00000-of-00001     the values, a numpy .npz archive keyed by variable name
 plus, unless write_meta_graph=False, P.meta: a JSON description of the graph (op names, types,
-inputs, variables) for inspection; it cannot be imported back (no import_meta_graph).
+inputs, variables) for inspection; `import_meta_graph` rebuilds the graph only in the process
+that wrote the file (from an in-memory snapshot of the graph, see below).
 The directory's `checkpoint` file uses TF's text format, so `latest_checkpoint` and
 `get_checkpoint_state` read either TF's or our files:
     model_checkpoint_path: "model.ckpt-100"
@@ -349,6 +350,7 @@ class Saver:
         }
         if filename:
             _atomic_write(filename, json.dumps(desc, indent=1).encode("utf-8"))
+            _remember_graph(filename, g)
         return desc
 
     # -- restore --------------------------------------------------------------------------
@@ -375,13 +377,53 @@ class Saver:
             sess._store.set(var, np.array(arr, copy=True, order="C"))
 
 
+# The .meta file on disk is a description only; the graph itself is kept in memory for this
+# process: export_meta_graph snapshots the graph object (a deep copy, reused while the graph is
+# unchanged) under the file's path, and import_meta_graph copies that snapshot into the current
+# default graph -- the TF1 "save, then restore into a new graph" program, run in one script.
+_GRAPH_STATE_SKIP = ("_lock", "_name_stack", "_control_stack", "_device_stack", "_variable_scope_stack")
+_snapshots: dict = {}          # abspath of .meta -> (source graph id, _last_id, op count, snapshot Graph)
+
+
+def _copy_graph_state(source, target):
+    import copy
+    state = {k: v for k, v in source.__dict__.items() if k not in _GRAPH_STATE_SKIP}
+    target.__dict__.update(copy.deepcopy(state, {id(source): target}))
+
+
+def _remember_graph(filename, g):
+    key = os.path.abspath(filename)
+    for snap_key, (gid, last_id, n_ops, snap) in list(_snapshots.items()):
+        if gid == id(g) and last_id == g._last_id and n_ops == len(g._operations):
+            _snapshots[key] = (gid, last_id, n_ops, snap)       # unchanged since the last save
+            return
+    snap = graph_mod.Graph()
+    _copy_graph_state(g, snap)
+    _snapshots[key] = (id(g), g._last_id, len(g._operations), snap)
+
+
 def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None, **kwargs):
-    """Not supported: fuseflow's .meta file describes the graph for inspection only (op names,
-    types, variables) and does not hold enough to rebuild it. Rebuild the graph with the same
-    code and restore with `tf.train.Saver().restore(sess, path)`."""
-    raise NotImplementedError(
-        "tf.train.import_meta_graph is not supported by fuseflow: its .meta files cannot be imported back into "
-        "a graph; rebuild the graph in Python and restore the variables with tf.train.Saver().restore")
+    """Recreate the graph saved next to a checkpoint (`model.ckpt-100.meta`) in the default graph
+    and return a Saver for its variables (then `saver.restore(sess, prefix)`). Works for .meta files
+    written earlier by this process; fuseflow's .meta on disk cannot rebuild a graph by itself."""
+    path = os.path.abspath(os.fspath(meta_graph_or_file))
+    entry = _snapshots.get(path)
+    if entry is None:
+        if not os.path.exists(path):
+            raise OSError(f"File {meta_graph_or_file} does not exist.")
+        raise NotImplementedError(
+            f"tf.train.import_meta_graph({meta_graph_or_file!r}): fuseflow can import a .meta file only in the "
+            f"process that wrote it (its .meta files describe the graph but cannot rebuild it); rebuild the "
+            f"graph in Python and restore the variables with tf.train.Saver().restore")
+    if import_scope:
+        raise NotImplementedError("tf.train.import_meta_graph(import_scope=...) is not supported by fuseflow")
+    target = graph_mod.get_default_graph()
+    if target.get_operations():
+        raise NotImplementedError(
+            "tf.train.import_meta_graph into a graph that already has operations is not supported by fuseflow; "
+            "import it into a fresh graph (tf.reset_default_graph() or `with tf.Graph().as_default():`)")
+    _copy_graph_state(entry[3], target)
+    return Saver()
 
 
 TRAIN_EXPORTS = {
