@@ -398,7 +398,11 @@ def _remember_graph(filename, g):
             _snapshots[key] = (gid, last_id, n_ops, snap)       # unchanged since the last save
             return
     snap = graph_mod.Graph()
-    _copy_graph_state(g, snap)
+    try:
+        _copy_graph_state(g, snap)
+    except Exception:       # a graph holding uncopyable state (threads, generators): saving must not fail
+        _snapshots.pop(key, None)
+        return
     _snapshots[key] = (id(g), g._last_id, len(g._operations), snap)
 
 
