@@ -76,6 +76,11 @@ def plan_buffers(program: Program) -> Program:
                 last_read[name] = k
     mapping: dict = {}
     slots: list = []        # (physical name, dtype, element count)
+    # last kernel reading any buffer placed in a slot (kept incrementally: rescanning the mapping
+    # per candidate was quadratic, seconds for an unrolled RNN's thousands of temps); a buffer
+    # never read keeps its slot busy for good
+    slot_end: dict = {}
+    never = float("inf")
     for k, kernel in enumerate(program.kernels):
         for name in kernel.writes:
             if name not in temps or name in mapping:
@@ -86,14 +91,16 @@ def plan_buffers(program: Program) -> Program:
             for phys, dtype, n in slots:
                 if dtype != buf.dtype or n != elems:
                     continue
-                end = max(last_read.get(o, k + 1) for o, p in mapping.items() if p == phys)
+                end = slot_end[phys]
                 if end < k or (end == k and _in_place_ok(kernel, phys, name)):
                     chosen = phys
                     break
             if chosen is None:
                 chosen = name
                 slots.append((name, buf.dtype, elems))
+                slot_end[name] = -1
             mapping[name] = chosen
+            slot_end[chosen] = max(slot_end[chosen], last_read.get(name, never))
     if all(mapping.get(t, t) == t for t in temps):
         return program
     kernels = []
