@@ -291,11 +291,14 @@ class RNN(Layer):
         return self.cell.units
 
 
+_CELL_ARGS = ("units", "activation", "recurrent_activation", "use_bias", "kernel_initializer",
+              "recurrent_initializer", "bias_initializer", "unit_forget_bias", "kernel_regularizer",
+              "recurrent_regularizer", "bias_regularizer", "dropout", "recurrent_dropout", "reset_after", "seed",
+              "kernel_constraint", "recurrent_constraint", "bias_constraint")
+
+
 def _recurrent(cell_cls):
-    cell_args = ("units", "activation", "recurrent_activation", "use_bias", "kernel_initializer",
-                 "recurrent_initializer", "bias_initializer", "unit_forget_bias", "kernel_regularizer",
-                 "recurrent_regularizer", "bias_regularizer", "dropout", "recurrent_dropout", "reset_after", "seed",
-                 "kernel_constraint", "recurrent_constraint", "bias_constraint")
+    cell_args = _CELL_ARGS
 
     def __init__(self, units, **kwargs):
         cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in cell_args}
@@ -321,11 +324,17 @@ class Bidirectional(Layer):
         super().__init__(**kwargs)
         self.forward_layer = layer
         if backward_layer is None:
+            # the same configuration as the forward layer (activations, initializers, dropout, ...),
+            # reading the sequence the other way
             cell = layer.cell
-            cfg = {k: getattr(cell, k) for k in ("units",)}
-            backward_layer = type(layer)(cfg["units"], return_sequences=layer.return_sequences,
-                                         go_backwards=True)
+            cfg = {k: getattr(cell, k) for k in _CELL_ARGS if k != "units" and hasattr(cell, k)}
+            backward_layer = type(layer)(cell.units, return_sequences=layer.return_sequences,
+                                         go_backwards=not layer.go_backwards, **cfg)
         self.backward_layer = backward_layer
+        # Keras: masked steps of a bidirectional sequence output are zeros in both directions
+        for directional in (self.forward_layer, self.backward_layer):
+            if hasattr(directional, "zero_output_for_mask"):
+                directional.zero_output_for_mask = directional.return_sequences
         self.merge_mode = merge_mode
 
     def call(self, inputs, training=None):

@@ -1,0 +1,20 @@
+"""Bidirectional RNN: backward layer keeps the forward configuration; masked steps are zeros."""
+import numpy as np
+
+import fuseflow as tf
+
+
+def test_bidirectional_backward_config_and_masked_zeros():
+    b = tf.keras.layers.Bidirectional(tf.keras.layers.GRU(3, activation="relu", dropout=0.1))
+    assert b.backward_layer.go_backwards and b.backward_layer.cell.dropout == 0.1
+    assert b.backward_layer.cell.activation is b.forward_layer.cell.activation
+    assert b(np.ones((2, 4, 5), np.float32)).shape == (2, 6)
+    m = tf.keras.Sequential([tf.keras.layers.Embedding(20, 4, mask_zero=True),
+                             tf.keras.layers.Bidirectional(tf.keras.layers.LSTM(2, return_sequences=True))])
+    out = m(np.array([[5, 6, 0]])).numpy()
+    assert np.all(out[0, 2] == 0) and np.all(out[0, :2] != 0)
+    # a plain LSTM keeps carrying its last output over masked steps
+    plain = tf.keras.Sequential([tf.keras.layers.Embedding(20, 4, mask_zero=True),
+                                 tf.keras.layers.LSTM(2, return_sequences=True)])
+    o = plain(np.array([[5, 6, 0]])).numpy()
+    np.testing.assert_array_equal(o[0, 2], o[0, 1])
