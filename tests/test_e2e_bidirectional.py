@@ -18,3 +18,9 @@ def test_bidirectional_backward_config_and_masked_zeros():
                                  tf.keras.layers.LSTM(2, return_sequences=True)])
     o = plain(np.array([[5, 6, 0]])).numpy()
     np.testing.assert_array_equal(o[0, 2], o[0, 1])
+
+
+def test_embedding_compute_mask():
+    e = tf.keras.layers.Embedding(10, 2, mask_zero=True)
+    assert e.compute_mask(np.array([[5, 0]])).numpy().tolist() == [[True, False]]
+    assert tf.keras.layers.Embedding(10, 2).compute_mask(np.array([[5, 0]])) is None

@@ -289,6 +289,12 @@ class Embedding(Layer):
             out._keras_mask = tf.not_equal(inputs, 0)
         return out
 
+    def compute_mask(self, inputs, mask=None):
+        """Keras: `inputs != 0` when mask_zero, else None."""
+        if not self.mask_zero:
+            return None
+        return tf.not_equal(inputs, 0)
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
 
