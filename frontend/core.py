@@ -207,8 +207,16 @@ def convert_pair(x, y, name: str):
     elif is_tensor(y) and not is_tensor(x):
         y = convert_to_tensor(y)
         x = convert_to_tensor(x, dtype=_hint_dtype(x, y.dtype, name), name="x")
-    else:
+    elif is_tensor(x) and is_tensor(y):
         x, y = convert_to_tensor(x, name="x"), convert_to_tensor(y, name="y")
+    else:
+        # neither is a tensor: like TF, the first operand fixes the dtype and the second converts
+        # to it (tf.not_equal(np.int64_array, 0), tf.add(np.float64_array, 1), tf.add(2.0, 3))
+        x = convert_to_tensor(x, name="x")
+        if x.dtype.is_string or _is_strings(y) or isinstance(y, (str, bytes)):
+            y = convert_to_tensor(y, name="y")
+        else:
+            y = convert_to_tensor(y, dtype=_hint_dtype(y, x.dtype, name), name="y")
     return x, y
 
 

@@ -24,3 +24,10 @@ def test_embedding_compute_mask():
     e = tf.keras.layers.Embedding(10, 2, mask_zero=True)
     assert e.compute_mask(np.array([[5, 0]])).numpy().tolist() == [[True, False]]
     assert tf.keras.layers.Embedding(10, 2).compute_mask(np.array([[5, 0]])) is None
+
+
+def test_binary_op_on_numpy_and_python_operands_takes_the_first_dtype():
+    assert tf.not_equal(np.array([5, 0]), 0).numpy().tolist() == [True, False]
+    r = tf.add(np.array([5.0, 0.0]), 1)
+    assert r.dtype == tf.float64 and r.numpy().tolist() == [6.0, 1.0]
+    assert tf.add(2.0, 3).dtype == tf.float32
