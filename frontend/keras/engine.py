@@ -518,7 +518,9 @@ class Layer:
         with g.as_default():
             phs = nest.map_structure(lambda s: g.placeholder(s.dtype, s.shape, "input"), specs) \
                 if nest.is_nested(specs) else g.placeholder(specs.dtype, specs.shape, "input")
-            kw = dict(kwargs)
+            # symbolic keyword arguments (an RNN's initial_state=[Input, Input]) get placeholders too
+            kw = {k: nest.map_structure(lambda x: g.placeholder(x.dtype, x.shape, k) if isinstance(x, KerasTensor)
+                                        else x, v) for k, v in kwargs.items()}
             if self._call_takes_training and "training" not in kw:
                 kw["training"] = _outer_training()
             with _call_context(kw.get("training")):

@@ -104,7 +104,8 @@ class Model(TrainingMixin, Layer):
         env = {id(t): v for t, v in zip(flat_in, values)}
         for node in self._nodes:
             args = nest.map_structure(lambda a: env[id(a)] if isinstance(a, KerasTensor) else a, node.args)
-            kwargs = {k: v for k, v in node.kwargs.items() if k != "training"}
+            kwargs = {k: nest.map_structure(lambda a: env[id(a)] if isinstance(a, KerasTensor) else a, v)
+                      for k, v in node.kwargs.items() if k != "training"}
             if training is not None and node.layer._call_takes_training:
                 kwargs["training"] = training
             out = node.layer(*args, **kwargs)
