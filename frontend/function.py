@@ -458,13 +458,14 @@ class ConcreteFunction:
     # -- calling --------------------------------------------------------------------------
     def _call_arrays(self, arrays):
         """Run on one array per placeholder; returns the flat output arrays and writes variables."""
-        prog = self.program_for(arrays)
         from . import function_state
-        params = []
-        for kind, ref in prog.binders:
-            params.append(arrays[ref] if kind == "arg" else function_state.variable_buffer(ref))
+
+        def params(prog):
+            return [arrays[ref] if kind == "arg" else function_state.variable_buffer(ref) for kind, ref in prog.binders]
+
+        prog = self.program_for(arrays)
         try:
-            results = prog.compiled(*params)
+            results = prog.compiled(*params(prog))
         except ValueError:
             # The symbolic program's size assumptions fail for these shapes (found before it
             # ran): a program for exactly these shapes gets TF's answer (slices clamp, size-1
@@ -477,9 +478,7 @@ class ConcreteFunction:
             except ValueError as e:      # these shapes are wrong: TF's run-time error
                 from .errors import InvalidArgumentError
                 raise InvalidArgumentError(None, None, str(e)) from None
-            params = [arrays[ref] if kind == "arg" else function_state.variable_buffer(ref)
-                      for kind, ref in prog.binders]
-            results = prog.compiled(*params)
+            results = prog.compiled(*params(prog))
         for out_idx, var in prog.var_updates:
             function_state.write_variable(var, results[out_idx], donated=out_idx in prog.donate)
         n = len(self._flat_outputs)

@@ -529,21 +529,15 @@ class BaseSession:
             if sig == _feed_signature(plan.feeds, arrays, True):
                 raise                              # already a program for these exact shapes
             base = (tuple(tensors), tuple(ops), tuple(plan.feeds))
-            with self._lock:
-                seg = self._segments.get(base + (sig,))
-                if seg is None or not self._vars_match(seg):
-                    try:
-                        seg = self._build(tensors, ops, plan.feeds, sig)
-                    except (FeedError, ValueError) as e:   # these shapes are wrong: TF's run-time error
-                        raise _as_op_error(e) from None
-                    self._segments[base + (sig,)] = seg
-            self._by_shapes[(base, tuple([(a.dtype.str, a.shape) for a in arrays]))] = seg
+            with self._lock:   # a build error here means these shapes are wrong: TF's run-time error
+                seg = self._cached_or_built(base + (sig,), tensors, ops, plan.feeds, sig, (FeedError, ValueError))
+            self._by_shapes[_shapes_key(base, arrays)] = seg
             return seg, self._call(seg, known)
 
     def _segment_for(self, tensors, ops, plan, known) -> _Segment:
         arrays = [known[t] for t in plan.feeds]
         base = (tuple(tensors), tuple(ops), tuple(plan.feeds))
-        fast_key = (base, tuple([(a.dtype.str, a.shape) for a in arrays]))
+        fast_key = _shapes_key(base, arrays)
         seg = self._by_shapes.get(fast_key)
         if seg is not None and self._vars_match(seg):
             return seg
@@ -574,15 +568,22 @@ class BaseSession:
                 # This graph needs static shapes: compile per concrete feed shape from now on.
                 self._concrete_only.add(base)
                 sig = _feed_signature(plan.feeds, arrays, False)
-                key = base + (sig,)
-                seg = self._segments.get(key)
-                if seg is None or not self._vars_match(seg):
-                    try:
-                        seg = self._build(tensors, ops, plan.feeds, sig)
-                    except (FeedError, InvalidArgumentError) as e:
-                        raise _as_op_error(e) from None
+                return self._cached_or_built(base + (sig,), tensors, ops, plan.feeds, sig,
+                                             (FeedError, InvalidArgumentError))
             self._segments[key] = seg
             return seg
+
+    def _cached_or_built(self, key, tensors, ops, feeds, sig, input_errors) -> _Segment:
+        """The segment cached under `key`, or built and cached now (caller holds _lock); an
+        error of the `input_errors` kinds is reported as InvalidArgumentError."""
+        seg = self._segments.get(key)
+        if seg is None or not self._vars_match(seg):
+            try:
+                seg = self._build(tensors, ops, feeds, sig)
+            except input_errors as e:
+                raise _as_op_error(e) from None
+            self._segments[key] = seg
+        return seg
 
     def _vars_match(self, seg) -> bool:
         """Variables of unknown static shape (validate_shape=False) may change shape: recompile then."""
@@ -705,6 +706,11 @@ def _as_op_error(e):
     if isinstance(e, InvalidArgumentError):
         return e
     return InvalidArgumentError(None, None, str(e))
+
+
+def _shapes_key(base, arrays) -> tuple:
+    """Key of a segment by the exact dtypes and shapes of its feeds."""
+    return base, tuple([(a.dtype.str, a.shape) for a in arrays])
 
 
 def _feed_signature(tensors, arrays, symbolic: bool) -> tuple:

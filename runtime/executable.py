@@ -220,14 +220,9 @@ class Executable:
         changed = list(_compress(range(self._nin), map(_is_not, arrays, prev)))
         dtypes = self._in_dtypes
         for i in changed:
-            a = arrs[i]
-            if type(a) is not np.ndarray or a.dtype is not dtypes[i] and a.dtype != dtypes[i]:
-                arrs[i] = a = self._convert(i, a)
+            arrs[i] = a = self._checked(i, arrs[i], dtypes[i])
             if a.shape != prev[i].shape:
                 return None
-            flags = a.flags
-            if not flags.c_contiguous or not flags.aligned:
-                arrs[i] = a = a.copy(order="C")
             ptrs[i] = _pointer(a)
         if len(set(ptrs)) < self._nin:
             return None
@@ -304,10 +299,7 @@ class Executable:
             if i < len(last_arrays) and a is last_arrays[i]:
                 ptrs[i] = last_ptrs[i]
                 continue
-            if type(a) is not np.ndarray or a.dtype is not dtypes[i] and a.dtype != dtypes[i]:
-                arrs[i] = a = self._convert(i, a)
-            if not a.flags.c_contiguous or not a.flags.aligned:
-                arrs[i] = a = a.copy(order="C")  # a fresh copy is both contiguous and aligned
+            arrs[i] = a = self._checked(i, a, dtypes[i])
             ptrs[i] = _pointer(a)
         key = tuple([a.shape for a in arrs])
         plans = getattr(tls, "plans", None)
@@ -346,6 +338,16 @@ class Executable:
             raise ExecutionError(self._errors.get(status, f"{self.name}: runtime check failed (code {status})"),
                                  status)
         return results
+
+    def _checked(self, i: int, a, dtype):
+        """Input i as an array the native code can read: of the input's dtype (converted safely
+        or refused), C-contiguous and aligned (a fresh copy is both)."""
+        if type(a) is not np.ndarray or a.dtype is not dtype and a.dtype != dtype:
+            a = self._convert(i, a)
+        flags = a.flags
+        if not flags.c_contiguous or not flags.aligned:
+            a = a.copy(order="C")
+        return a
 
     def _check_out(self, out, plan) -> list:
         out = list(out)
