@@ -73,12 +73,6 @@ def Assert(condition, data, summarize=None, name=None):  # noqa: N802 - TF's nam
         return None
     g = graph_mod.get_default_graph()
     loc = graph_mod.user_location(g.get_name_scope())
-    # The host op reads copies, so a train op run together with it still differentiates through
-    # the original tensors (see summary_v1._summary_op).
-    from .array_ops import identity
-    with g.as_default():
-        cond = identity(cond)
-        tensors = [identity(t) if not t.dtype.is_string else t for t in tensors]
     # attrs keep the data's layout only (strings in place, None where a tensor input goes)
     layout = tuple(None if isinstance(d, (Tensor, EagerTensor)) else str(d) for d in data)
     return g.create_op("assert_v1", [cond] + tensors, {"data": layout, "summarize": summarize}, [],
@@ -253,10 +247,10 @@ def check_numerics(tensor, message, name=None):
     g = graph_mod.get_default_graph()
     loc = graph_mod.user_location(g.get_name_scope())
     from .array_ops import identity
-    # the check runs on the host on a copy; the result is an identity after it, so gradients
-    # flow through check_numerics as through TF's (identity) gradient
+    # the check runs on the host; the result is an identity after it, so gradients flow through
+    # check_numerics as through TF's (identity) gradient
     with g.as_default():
-        op = g.create_op("check_numerics", [identity(x)], {"message": message}, [(x.dtype, x.shape)],
+        op = g.create_op("check_numerics", [x], {"message": message}, [(x.dtype, x.shape)],
                          name=(name or "CheckNumerics") + "_host", loc=loc)
         with g.control_dependencies([op]):
             return identity(x, name=name or "CheckNumerics")

@@ -61,7 +61,6 @@ def py_func(func, inp, Tout, stateful=True, name=None, api_name="py_func"):  # n
     else:
         g = graph_mod.get_default_graph()
         loc = graph_mod.user_location(g.get_name_scope())
-        inputs = _host_copies(g, inputs)
         op = g.create_op("py_func", inputs, {"func": func, "Tout": tuple(tout), "stateful": stateful},
                          [(d, TensorShape(None)) for d in tout], name=name or "PyFunc", loc=loc)
         outs = list(op.outputs)
@@ -105,21 +104,12 @@ def Print(input_, data, message=None, first_n=None, summarize=None, name=None): 
     g = graph_mod.get_default_graph()
     loc = graph_mod.user_location(g.get_name_scope())
     # Printing is a host op run before the identity that passes `input_` on, so gradients flow
-    # through tf.Print (TF: identity gradient) and a train op fetched with it still trains.
-    op = g.create_op("print_v1", _host_copies(g, [x] + data), attrs, [(x.dtype, x.shape)],
+    # through tf.Print (TF: identity gradient).
+    op = g.create_op("print_v1", [x] + data, attrs, [(x.dtype, x.shape)],
                      name=(name or "Print") + "_host", loc=loc)
     from .array_ops import identity
     with g.control_dependencies([op]):
         return identity(x, name=name or "Print")
-
-
-def _host_copies(g, tensors):
-    """Identity copies of a host op's graph inputs. The Session computes a host op's inputs in a
-    segment of their own and then knows their values; reading copies keeps the originals (e.g. a
-    loss a train op in the same run differentiates) computed, not fed, in the later segment."""
-    from .array_ops import identity
-    with g.as_default():
-        return [identity(t) if isinstance(t, Tensor) and not t.dtype.is_string else t for t in tensors]
 
 
 def _print_now(attrs, arrays):

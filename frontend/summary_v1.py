@@ -125,12 +125,6 @@ def _summary_op(op_type, name, inputs, attrs, collections, family=None):
     full_tag = f"{scope}/{tag}" if scope and op_type != "summary_merge" else tag
     with g.as_default():
         tensors = [convert_to_tensor(x) for x in inputs]
-        if op_type != "summary_merge":
-            # The summary reads a copy: the Session computes a host op's inputs in a segment of
-            # their own and then knows their values, and a train op fetched in the same run must
-            # still differentiate through the original tensor (`sess.run([train, merged])`).
-            from .array_ops import identity
-            tensors = [identity(t) if not t.dtype.is_string else t for t in tensors]
     op = g.create_op(op_type, tensors, dict(attrs, tag=full_tag), [(dt.string, TensorShape([]))],
                      name=name.replace(":", "_") if name else "Summary", loc=user_location(scope))
     out = op.outputs[0]
