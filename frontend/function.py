@@ -48,7 +48,7 @@ from . import nest
 from .build import replay
 from .graph import Graph
 from .needs_eager import NeedsEagerExecution
-from .tensor import EagerTensor, Tensor, TensorShape
+from .tensor import EagerTensor, SymbolicValueError, Tensor, TensorShape
 
 RETRACE_WARNING_THRESHOLD = 5
 logger = logging.getLogger("fuseflow")
@@ -792,9 +792,7 @@ class Function:
                 outputs = self._python_function(*targs, **tkwargs)
             except NeedsEagerExecution as e:
                 return self._eager_fallback(e.construct, str(e))
-            except TypeError as e:
-                if not _is_tensor_bool_error(e):
-                    raise
+            except SymbolicValueError as e:
                 return self._eager_fallback("a tensor's value in Python control flow", str(e))
             outputs = _outputs_to_tensors(outputs, g)
         g.structured_outputs = outputs
@@ -885,13 +883,6 @@ class EagerFallback:
                             f"control flow on tensor values.")
         raise NeedsEagerExecution(self.construct, f"fuseflow.function '{self.name}' cannot be compiled for these "
                                                   f"arguments: {self.reason}")
-
-
-def _is_tensor_bool_error(e: TypeError) -> bool:
-    """Python control flow on a traced tensor's value (`if t:`, `while t:`, `for x in t` over an
-    unknown length): what AutoGraph would convert, and what the eager fallback runs instead."""
-    text = str(e)
-    return "as a Python `bool`" in text or "Cannot iterate over a tensor" in text
 
 
 def _eager() -> bool:

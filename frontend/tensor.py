@@ -197,6 +197,11 @@ class _TensorOperators:
     def __getitem__(self, key): return _ops()[1].tensor_getitem(self, key)
 
 
+class SymbolicValueError(TypeError):
+    """Python control flow on a graph tensor's value (`if t:`, `for x in t` over an unknown
+    length): what AutoGraph would convert; fuseflow.function runs such calls op by op instead."""
+
+
 class Tensor(_TensorOperators):
     """A symbolic tensor: output `value_index` of `op` in a frontend graph."""
 
@@ -249,13 +254,14 @@ class Tensor(_TensorOperators):
         return self is other
 
     def __bool__(self):
-        raise TypeError("Using a symbolic `fuseflow.Tensor` as a Python `bool` is not allowed: the value is "
+        raise SymbolicValueError("Using a symbolic `fuseflow.Tensor` as a Python `bool` is not allowed: the value is "
                         "only known when the graph runs. Use tf.cond/tf.where, or run the tensor.")
 
     def __iter__(self):
         rank = self._shape.rank
         if rank is None or rank == 0 or self._shape[0] is None:
-            raise TypeError(f"Cannot iterate over a tensor with shape {self._shape}: the first dimension must be known")
+            raise SymbolicValueError(f"Cannot iterate over a tensor with shape {self._shape}: the first dimension "
+                                     f"must be known")
         return iter(_ops()[1].unstack(self, axis=0))
 
     def __len__(self):

@@ -66,7 +66,7 @@ from . import graph as graph_mod
 from .build import replay_handler
 from .errors import FailedPreconditionError, InvalidArgumentError
 from .graph import GLOBAL_VARIABLES, TRAINABLE_VARIABLES
-from .tensor import EagerTensor, Tensor, TensorShape, _TensorOperators
+from .tensor import EagerTensor, SymbolicValueError, Tensor, TensorShape, _TensorOperators
 
 LOCAL_VARIABLES = "local_variables"
 MODEL_VARIABLES = "model_variables"
@@ -711,7 +711,7 @@ class Variable(_TensorOperators):
     def __bool__(self):
         if self._graph is None:
             return bool(self.numpy())
-        raise TypeError("Using a symbolic variable as a Python `bool` is not allowed.")
+        raise SymbolicValueError("Using a symbolic variable as a Python `bool` is not allowed.")
 
     def __len__(self):
         if self.shape.rank is None or self.shape.rank == 0 or self.shape[0] is None:
